@@ -1,0 +1,54 @@
+# The two commands a newcomer types: `make test` and `make run`.
+# `setup` is idempotent: it installs only what is missing.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := bubblewrap git
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+MODEL ?=
+RUN_ARGS ?=
+
+.PHONY: setup system-packages venv test lint run clean
+
+setup: system-packages venv
+
+system-packages:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+# Reinstall only when pyproject.toml changes.
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+lint: setup
+	$(BIN)/ruff check .
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q
+
+# With MODEL: evolve the seed agent on the built-in benchmark.
+# Without: explain how to name a model, then run the offline policy simulator.
+run: setup
+	@if [ -n "$(MODEL)" ]; then \
+	  $(BIN)/hgm run --model "$(MODEL)" --benchmark builtin $(RUN_ARGS); \
+	else \
+	  echo "No model named. To evolve the seed agent with a real LLM:"; \
+	  echo "    make run MODEL=openai/gpt-5-mini        (any litellm model string; the key comes from your environment)"; \
+	  echo "Meanwhile, here is the search at work on the offline simulator:"; \
+	  echo; \
+	  $(BIN)/hgm simulate --demo; \
+	fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
