@@ -1,0 +1,99 @@
+"""The configuration of a run: a YAML file, overridden by command-line flags.
+
+Every field is documented and every field is used. The config of a run is frozen into
+``archive/<run>/config.yaml`` when the run is created; ``hgm run --resume`` reads it back and
+applies only the flags given on the command line (typically a larger budget).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class ConfigError(Exception):
+    """A config file or flag is wrong; the message says which field and why."""
+
+
+MODEL_HELP = (
+    "No model is configured. Name one with --model, the `model:` field of the config file, "
+    "or the HGM_MODEL environment variable. Any litellm model string works, e.g. "
+    "--model openai/gpt-5-mini (key from OPENAI_API_KEY), --model anthropic/claude-sonnet-4-5, "
+    "--model hosted_vllm/NAME?api_base=http://host:8000/v1, --model ollama/qwen3; "
+    "offline, --model scripted:demo runs the scripted test model."
+)
+
+
+class RunConfig(BaseModel):
+    """Settings of one evolution run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str | None = Field(None, description="LLM for the agents and the diagnosis: a litellm model string or scripted:NAME.")
+    benchmark: str = Field("builtin", description="Benchmark spec: builtin, builtin?ids=a,b, builtin?sample=N&seed=S, dir:PATH.")
+    sandbox: str = Field("local", description="Sandbox backend spec: local, local?bwrap=0.")
+    policy: str = Field("hgm", description="Search policy spec: hgm, hgm?alpha=0.6, dgm, greedy, random.")
+    workers: int = Field(2, ge=1, description="Number of expansions/evaluations running at once.")
+    seed: int = Field(0, description="Seed of the policy's random choices and of the task order.")
+    max_evals: int | None = Field(None, ge=0, description="Stop after this many completed (pass/fail) evaluations.")
+    max_usd: float | None = Field(None, ge=0, description="Hard dollar budget of all LLM calls; the gateway refuses calls beyond it.")
+    max_hours: float | None = Field(None, gt=0, description="Stop starting new work after this many hours of wall time (this session).")
+    max_nodes: int | None = Field(None, ge=1, description="Stop expanding once the tree has this many nodes (invalid ones included).")
+    agent_max_steps: int = Field(30, ge=1, description="Step limit of the agent on one task or self-modification.")
+    eval_time_limit_s: float | None = Field(None, gt=0, description="Time limit of the agent on a task; default: the task's own.")
+    expansion_time_limit_s: float = Field(900, gt=0, description="Time limit of the agent working on its own source.")
+    self_check_time_limit_s: float = Field(120, gt=0, description="Time limit of a child's self-check (its own unit tests).")
+    test_time_limit_s: float = Field(120, gt=0, description="Time limit of a task's hidden test command.")
+    memory_mb: int = Field(2048, ge=64, description="Memory limit of every sandboxed process tree.")
+    call_timeout_s: float = Field(300, gt=0, description="Time limit of one LLM call, retries not included.")
+    max_consecutive_errors: int = Field(10, ge=1, description="Stop the run when this many evaluations in a row end in an infrastructure error.")
+    final_min_evals: int = Field(5, ge=1, description="The final agent must have at least this many evaluations (best-belief rule).")
+    seed_agent: Path | None = Field(None, description="Source tree of node 0; default: hgm's own seed agent.")
+
+    @field_validator("model")
+    @classmethod
+    def _not_blank(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            raise ValueError("must not be empty")
+        return v
+
+    def resolved_model(self) -> str:
+        model = self.model or os.environ.get("HGM_MODEL")
+        if not model:
+            raise ConfigError(MODEL_HELP)
+        return model
+
+
+def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Read a YAML config (optional) and apply overrides (``None`` values are ignored)."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such config file") from None
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{path}: not valid YAML: {e}") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a mapping of settings, got {type(loaded).__name__}")
+        data.update(loaded)
+    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        return RunConfig(**data)
+    except ValidationError as e:
+        where = f"{path}: " if path else ""
+        lines = [
+            f"{where}field {'.'.join(str(p) for p in err['loc'])!r}: {err['msg']}"
+            for err in e.errors()
+        ]
+        raise ConfigError("invalid config:\n  " + "\n  ".join(lines)) from None
+
+
+def config_to_yaml(config: RunConfig) -> str:
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
