@@ -1,0 +1,339 @@
+"""The gateway's HTTP server: an OpenAI-compatible endpoint on a unix socket (and optionally TCP).
+
+Routes: ``POST /v1/chat/completions``, ``GET /v1/models``, ``GET /health``. Every ``/v1``
+request carries ``Authorization: Bearer <token>``, a token from :meth:`Gateway.issue_token`,
+which names the :class:`~hgm.gateway.Scope` the call is attributed and charged to.
+
+Errors are OpenAI-style bodies ``{"error": {"message", "type", "code"}}``:
+
+=====  ==========================  ===================================================
+401    ``invalid_token``           missing, unknown or revoked token
+400    ``invalid_request_error``   body is not JSON, or not a chat completion request
+402    ``budget_exhausted``        the run's dollar budget is spent (no call was made)
+502    ``model_error``             the model failed permanently or replied malformed
+503    ``model_unavailable``       the model kept failing transiently after all retries
+504    ``timeout``                 no answer within the per-call time limit
+=====  ==========================  ===================================================
+
+``stream: true`` is served as server-sent events carrying the whole reply in one chunk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import secrets
+import socket
+import stat
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from hgm.gateway import (
+    BudgetExhausted,
+    CallTimeout,
+    ChatRequest,
+    ChatResult,
+    LLMCall,
+    ModelBackend,
+    ModelError,
+    Scope,
+    TransientModelError,
+)
+from hgm.gateway.accounting import Budget, CallRunner, RetryPolicy
+from hgm.gateway.openai_format import (
+    BadRequest,
+    completion_body,
+    error_body,
+    parse_chat_request,
+    stream_events,
+)
+
+log = logging.getLogger(__name__)
+
+# Linux's sun_path holds 108 bytes including the terminating NUL.
+_MAX_SOCKET_PATH = 107
+_STATUS = [  # checked in order: CallTimeout is a TransientModelError
+    (BudgetExhausted, 402, "budget_exhausted"),
+    (CallTimeout, 504, "timeout"),
+    (TransientModelError, 503, "model_unavailable"),
+    (ModelError, 502, "model_error"),
+]
+
+
+class Gateway:
+    """The run's LLM endpoint: tokens, budget, retries, recording, and the HTTP server.
+
+    ``recorder`` receives one :class:`~hgm.gateway.LLMCall` per call (successful or not), from
+    server threads; it must be thread-safe. ``spent_usd`` is what earlier sessions of the run
+    spent (for resume). ``tcp_port`` also serves on 127.0.0.1 (``0`` picks a free port).
+    ``rng`` drives the retry jitter.
+    """
+
+    def __init__(
+        self,
+        backend: ModelBackend,
+        *,
+        socket_path: Path,
+        recorder: Callable[[LLMCall], None],
+        max_usd: float | None = None,
+        spent_usd: float = 0.0,
+        call_timeout_s: float | None = 300,
+        retries: int = 4,
+        backoff_s: float = 1.0,
+        tcp_port: int | None = None,
+        rng: random.Random | None = None,
+        max_concurrency: int = 64,
+    ) -> None:
+        self.backend = backend
+        self.socket_path = Path(socket_path)
+        self.tcp_port = tcp_port
+        self._budget = Budget(max_usd, spent_usd)
+        self._runner = CallRunner(
+            backend,
+            recorder=recorder,
+            budget=self._budget,
+            retry=RetryPolicy(retries=retries, backoff_s=backoff_s),
+            call_timeout_s=call_timeout_s,
+            rng=rng or random.Random(),
+            max_workers=max_concurrency,
+        )
+        self._max_concurrency = max_concurrency
+        self._limiter: anyio.CapacityLimiter | None = None
+        self._tokens: dict[str, Scope] = {}
+        self._tokens_lock = threading.Lock()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._sockets: list[socket.socket] = []
+        self.app = self._build_app()
+
+    # --- accounting -------------------------------------------------------------------
+
+    @property
+    def spent_usd(self) -> float:
+        """Dollars spent so far, including the ``spent_usd`` the gateway started with."""
+        return self._budget.spent_usd
+
+    @property
+    def budget_exhausted(self) -> bool:
+        """True once the spend has reached ``max_usd``: further calls are refused."""
+        return self._budget.exhausted
+
+    def complete(self, request: ChatRequest, scope: Scope) -> ChatResult:
+        """Answer a request in-process, with the same budget, retries and recording as HTTP.
+
+        Raises :class:`BudgetExhausted`, :class:`ModelError`, :class:`TransientModelError`
+        (retries used up) or :class:`CallTimeout`.
+        """
+        return self._runner.run(request, scope)
+
+    # --- tokens -----------------------------------------------------------------------
+
+    def issue_token(self, scope: Scope) -> str:
+        """A new bearer token whose calls are attributed to ``scope``."""
+        token = "hgm-" + secrets.token_urlsafe(24)
+        with self._tokens_lock:
+            self._tokens[token] = scope
+        return token
+
+    def revoke(self, token: str) -> None:
+        """Refuse further calls with ``token`` (unknown tokens are ignored)."""
+        with self._tokens_lock:
+            self._tokens.pop(token, None)
+
+    def scope_of(self, token: str) -> Scope | None:
+        with self._tokens_lock:
+            return self._tokens.get(token)
+
+    # --- serving ----------------------------------------------------------------------
+
+    @property
+    def url(self) -> str | None:
+        """``http://127.0.0.1:PORT`` when serving on TCP, else None."""
+        if self.tcp_port is None:
+            return None
+        return f"http://127.0.0.1:{self.tcp_port}"
+
+    @property
+    def base_url(self) -> str | None:
+        """The OpenAI base URL (``url`` + ``/v1``) when serving on TCP, else None."""
+        return None if self.url is None else self.url + "/v1"
+
+    def start(self, wait_s: float = 30.0) -> None:
+        """Serve in a background thread; returns once connections are accepted."""
+        if self._thread is not None:
+            raise RuntimeError("the gateway is already running")
+        self._sockets = [self._bind_unix()]
+        if self.tcp_port is not None:
+            try:
+                tcp = socket.create_server(("127.0.0.1", self.tcp_port))
+            except OSError:
+                self.stop()
+                raise
+            self.tcp_port = tcp.getsockname()[1]
+            self._sockets.append(tcp)
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            ws="none",
+            timeout_graceful_shutdown=5,
+        )
+        self._server = server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=server.run, kwargs={"sockets": self._sockets}, name="hgm-gateway", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + wait_s
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the LLM gateway failed to start on {self.socket_path}")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        """Stop serving, abandon calls still running, and remove the socket file."""
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=15)
+            if self._thread.is_alive():
+                self._server.force_exit = True
+                self._thread.join(timeout=5)
+        for sock in self._sockets:
+            sock.close()
+        if self._sockets and self.socket_path.is_socket():
+            self.socket_path.unlink()
+        self._sockets, self._server, self._thread = [], None, None
+        self._runner.close()
+
+    def __enter__(self) -> Gateway:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _bind_unix(self) -> socket.socket:
+        path = self.socket_path
+        if len(os.fsencode(path)) > _MAX_SOCKET_PATH:
+            raise ValueError(
+                f"socket path too long for a unix socket (max {_MAX_SOCKET_PATH} bytes): {path}"
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_socket(path)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(str(path))
+        # Sandboxes may run as another user; the bearer token, not the file mode, is the guard.
+        os.chmod(path, 0o666)
+        return sock
+
+    # --- HTTP -------------------------------------------------------------------------
+
+    def _build_app(self) -> Starlette:
+        routes = [
+            Route("/v1/chat/completions", self._chat, methods=["POST"]),
+            Route("/chat/completions", self._chat, methods=["POST"]),
+            Route("/v1/models", self._models, methods=["GET"]),
+            Route("/health", self._health, methods=["GET"]),
+        ]
+        return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+
+    async def _chat(self, request: Request) -> Response:
+        scope = self._authenticate(request)
+        if scope is None:
+            return _unauthorized()
+        start = time.monotonic()
+        raw = await request.body()
+        try:
+            body = json.loads(raw)
+            chat = parse_chat_request(body)
+        except (ValueError, BadRequest) as e:
+            text = raw[:4096].decode("utf-8", errors="replace")
+            self._runner.record_failure(scope, {"invalid_body": text}, f"BadRequest: {e}", start)
+            return _error(400, f"invalid request: {e}", "invalid_request_error")
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self._max_concurrency)
+        try:
+            result = await anyio.to_thread.run_sync(
+                self._runner.run, chat, scope, body, limiter=self._limiter
+            )
+        except Exception as e:
+            return _failure(e)
+        call_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        if body.get("stream"):
+            usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            events = stream_events(result, call_id=call_id, created=created, include_usage=usage)
+            return StreamingResponse(events, media_type="text/event-stream")
+        return JSONResponse(completion_body(result, call_id=call_id, created=created))
+
+    async def _models(self, request: Request) -> Response:
+        if self._authenticate(request) is None:
+            return _unauthorized()
+        model = {"id": self.backend.name, "object": "model", "created": 0, "owned_by": "hgm"}
+        return JSONResponse({"object": "list", "data": [model]})
+
+    async def _health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    def _authenticate(self, request: Request) -> Scope | None:
+        kind, _, token = request.headers.get("authorization", "").partition(" ")
+        if kind.lower() != "bearer" or not token.strip():
+            return None
+        return self.scope_of(token.strip())
+
+
+def _remove_stale_socket(path: Path) -> None:
+    """Remove a socket left by a killed run; refuse to take over one that is still served."""
+    if not path.exists() and not path.is_symlink():
+        return
+    if not stat.S_ISSOCK(path.lstat().st_mode):
+        raise FileExistsError(f"{path} exists and is not a socket")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        path.unlink()
+    else:
+        raise RuntimeError(f"another process is serving on {path}")
+    finally:
+        probe.close()
+
+
+def _failure(e: Exception) -> Response:
+    for cls, status, type_ in _STATUS:
+        if isinstance(e, cls):
+            return _error(status, str(e), type_)
+    log.exception("unexpected gateway failure", exc_info=e)
+    return _error(500, f"internal gateway error: {type(e).__name__}: {e}", "server_error")
+
+
+def _error(status: int, message: str, type_: str, code: str | None = None) -> JSONResponse:
+    return JSONResponse(error_body(message, type_, code), status_code=status)
+
+
+def _unauthorized() -> JSONResponse:
+    return _error(
+        401,
+        "missing, unknown or revoked token (send 'Authorization: Bearer <token>')",
+        "invalid_token",
+    )
+
+
+async def _http_error(request: Request, exc: Any) -> Response:
+    return _error(
+        exc.status_code, str(exc.detail), "invalid_request_error", f"http_{exc.status_code}"
+    )
