@@ -1,0 +1,1 @@
+"""A small coding agent: an LLM calling tools in a loop until the task is done."""

@@ -1,0 +1,1 @@
+"""The agent's self-check: `python3 -m unittest discover -s tests -t .` from the agent root."""

@@ -1,0 +1,232 @@
+"""Fakes shipped with the package, for tests and offline demos: the scripted ``demo`` model and
+tree builders.
+
+:class:`DemoModel` is a test fixture, not a language model. It plays all three roles of a run
+(evaluation, diagnosis, expansion) deterministically so that the whole self-improvement loop
+can be exercised without an API: the seed agent fails tasks whose files are longer than its
+``view`` tool shows, diagnosis names that weakness, and expansion makes the agent raise its
+limit through its own tools, after which those tasks pass. Use it as ``--model scripted:demo``
+(optionally ``scripted:demo?benchmark=dir:PATH`` to solve tasks of another benchmark).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from hgm.gateway import ChatRequest, Scope
+from hgm.gateway.openai_format import message_text
+from hgm.gateway.scripted import DEFAULT_COST_USD, ScriptedModel
+from hgm.search.tree import TreeStats
+from hgm.types import Outcome, Task
+
+# What the seed agent's view tool says when it cuts a file off.
+TRUNCATION_MARKER = "[truncated: file has"
+# The view limit the demo's self-modification sets (at least): longer than any task file.
+DEMO_VIEW_LIMIT = 2000
+SELF_CHECK = "python3 -m unittest discover -s tests -t ."
+
+VIEW_PROBLEM = (
+    "The agent's `view` tool truncates long files: it shows only the first lines of a file and "
+    "ends with '[truncated: file has N lines; only the first K shown]', and it offers no way to "
+    "see the rest. On this task the agent needed to change a file longer than that limit, could "
+    "not read it completely, and so could not safely rewrite it. Change the agent so it can see "
+    "whole files: raise the view tool's line limit so that typical source files fit, or add a "
+    "way to view a given line range. Keep the agent's own tests passing."
+)
+GENERIC_PROBLEM = (
+    "The agent stopped without making the hidden tests pass. Make it check its work before "
+    "finishing: run the tests the workspace has and read their output."
+)
+
+
+class DemoModel(ScriptedModel):
+    """A deterministic stand-in for an LLM that drives the seed agent (a test fixture).
+
+    Stateless between calls: each reply is decided from the conversation so far and the
+    scope. ``benchmark`` names where evaluation tasks (``scope.task``) and their reference
+    solutions are looked up.
+    """
+
+    name = "demo"
+
+    def __init__(self, benchmark: str = "builtin", cost_usd: float = DEFAULT_COST_USD) -> None:
+        super().__init__(cost_usd)
+        self.benchmark = benchmark
+        self._tasks: dict[str, Task] | None = None
+
+    def reply(self, request: ChatRequest, scope: Scope) -> dict:
+        if scope.kind == "evaluation":
+            return self._solve(request, scope)
+        if scope.kind == "diagnosis":
+            return self._diagnose(request)
+        if scope.kind == "expansion":
+            return self._improve(request)
+        return {"content": "The demo model only plays evaluation, diagnosis and expansion."}
+
+    # -- evaluation: solve a task from its reference solution, like a careful model ---------
+    def _solve(self, request: ChatRequest, scope: Scope) -> dict:
+        task = self._task(scope.task)
+        if task is None or task.solution is None:
+            return _finish(f"I do not know how to solve task {scope.task!r}.")
+        done = _tool_history(request.messages)
+        plan = _solution_files(Path(task.solution))
+        if not _called(done, "view", "."):
+            return _call("view", path=".")
+        for rel in plan:
+            seen = _result_of(done, "view", rel)
+            if seen is None:
+                return _call("view", path=rel)
+            if TRUNCATION_MARKER in seen:
+                marker = next(line for line in seen.splitlines() if TRUNCATION_MARKER in line)
+                return _finish(
+                    f"I could not see the whole file {rel}; the view tool said {marker.strip()}. "
+                    "Rewriting a file I have not fully read could break it, so I stop here."
+                )
+        for rel in plan:
+            if not _called(done, "create_file", rel):
+                content = (Path(task.solution) / rel).read_text(encoding="utf-8")
+                return _call("create_file", path=rel, content=content)
+        listing = _result_of(done, "view", ".") or ""
+        if "tests/" in listing.split() and not _called(done, "bash"):
+            return _call("bash", command="python3 -m unittest discover -s tests -q 2>&1 | tail -5")
+        return _finish(f"Fixed the bug by rewriting {', '.join(plan)}.")
+
+    def _task(self, task_id: str | None) -> Task | None:
+        if self._tasks is None:
+            from hgm.bench import get_benchmark
+
+            self._tasks = {t.id: t for t in get_benchmark(self.benchmark).tasks()}
+        return self._tasks.get(task_id or "")
+
+    # -- diagnosis: name the weakness the trajectory shows ------------------------------------
+    def _diagnose(self, request: ChatRequest) -> dict:
+        text = "\n".join(message_text(m) for m in request.messages if m.get("role") == "user")
+        return {"content": VIEW_PROBLEM if TRUNCATION_MARKER in text else GENERIC_PROBLEM}
+
+    # -- expansion: the agent changes its own view limit through its tools --------------------
+    def _improve(self, request: ChatRequest) -> dict:
+        task = "\n".join(message_text(m) for m in request.messages if m.get("role") == "user")
+        if "truncat" not in task.lower() or "view" not in task.lower():
+            return _finish("I could not identify a specific change to make from this statement.")
+        done = _tool_history(request.messages)
+        tools_file = "agent/tools.py"
+        seen = _result_of(done, "view", tools_file)
+        if seen is None:
+            return _call("view", path=tools_file)
+        if not _called(done, "str_replace", tools_file):
+            match = re.search(r"^\s*\d+\t(VIEW_MAX_LINES = (\d+)\b.*)$", seen, re.MULTILINE)
+            if match is None:
+                return _finish(f"I could not find the view limit in {tools_file}.")
+            old_limit = int(match.group(2))
+            new_limit = max(DEMO_VIEW_LIMIT, 4 * old_limit)
+            new = f"VIEW_MAX_LINES = {new_limit}  # was {old_limit}: whole source files must fit"
+            return _call("str_replace", path=tools_file, old=match.group(1), new=new)
+        if (_result_of(done, "str_replace", tools_file) or "").startswith("Error"):
+            return _finish(f"I could not change the view limit in {tools_file}.")
+        if not _called(done, "bash"):
+            return _call("bash", command=f"{SELF_CHECK} 2>&1 | tail -5")
+        if "OK" not in (_result_of(done, "bash") or ""):
+            return _finish("I raised the view limit, but the agent's own tests now fail.")
+        return _finish(
+            "Raised the view tool's line limit so whole source files can be seen instead of "
+            "being cut off; the agent's own tests pass."
+        )
+
+
+# -- conversation helpers ----------------------------------------------------------------------
+def _tool_history(messages: list[dict]) -> list[tuple[str, dict, str | None]]:
+    """(tool name, arguments, result text or None) for every tool call made so far."""
+    results = {m.get("tool_call_id"): message_text(m) for m in messages if m.get("role") == "tool"}
+    history = []
+    for message in messages:
+        for call in message.get("tool_calls") or []:
+            function = call.get("function") or {}
+            try:
+                args = json.loads(function.get("arguments") or "{}")
+            except (TypeError, ValueError):
+                args = {}
+            history.append((function.get("name"), args, results.get(call.get("id"))))
+    return history
+
+
+def _norm(path: str) -> str:
+    return str(Path(path)) if path else path
+
+
+def _result_of(history: list, name: str, path: str | None = None) -> str | None:
+    for called, args, result in reversed(history):
+        if called == name and (path is None or _norm(args.get("path", "")) == _norm(path)):
+            return result
+    return None
+
+
+def _called(history: list, name: str, path: str | None = None) -> bool:
+    return any(
+        called == name and (path is None or _norm(args.get("path", "")) == _norm(path))
+        for called, args, _ in history
+    )
+
+
+def _call(name: str, **arguments: str) -> dict:
+    return {"tool_calls": [{"name": name, "arguments": arguments}]}
+
+
+def _finish(summary: str) -> dict:
+    return _call("finish", summary=summary)
+
+
+def _solution_files(solution: Path) -> list[str]:
+    return sorted(
+        str(p.relative_to(solution))
+        for p in solution.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo")
+    )
+
+
+# -- tree builders ------------------------------------------------------------------------------
+def build_stats(
+    edges: str,
+    evals: dict[int, str | tuple[int, int]] | None = None,
+    *,
+    n_tasks: int | None = None,
+    invalid: set[int] | frozenset[int] = frozenset(),
+) -> TreeStats:
+    """Build tree statistics in one line: ``build_stats("0>1>2, 0>3", evals={1: "ppf"})``.
+
+    ``edges`` lists parent>child chains; node ids must be dense, with every parent id lower
+    than its child's. ``evals`` gives each node's completed evaluations, as a string of
+    ``p``/``f`` outcomes or a ``(passes, fails)`` pair. ``n_tasks`` defaults to the most
+    evaluations any node has.
+    """
+    parents: dict[int, int | None] = {0: None}
+    for chain in filter(None, (c.strip() for c in edges.split(","))):
+        ids = [int(part) for part in chain.split(">")]
+        for parent, child in zip(ids, ids[1:], strict=False):
+            if child <= parent or parents.get(child, parent) != parent:
+                raise ValueError(f"bad edge {parent}>{child} in {edges!r}")
+            parents[child] = parent
+        parents.setdefault(ids[0], None)
+    if sorted(parents) != list(range(len(parents))):
+        raise ValueError(f"node ids must be 0..N without gaps, got {sorted(parents)}")
+    outcomes = {node: _outcomes(spec) for node, spec in (evals or {}).items()}
+    most = max((len(o) for o in outcomes.values()), default=0)
+    stats = TreeStats(n_tasks=most if n_tasks is None else n_tasks)
+    for node in range(len(parents)):
+        stats.add_node(parents[node], valid=node not in invalid)
+    for node, results in outcomes.items():
+        for outcome in results:
+            stats.record_eval(node, stats.take_task(node), outcome)
+    return stats
+
+
+def _outcomes(spec: str | tuple[int, int]) -> list[Outcome]:
+    if isinstance(spec, tuple):
+        passes, fails = spec
+        return [Outcome.PASS] * passes + [Outcome.FAIL] * fails
+    codes = {"p": Outcome.PASS, "f": Outcome.FAIL}
+    return [codes[c] for c in spec.replace(" ", "")]
+
+
+__all__ = ["DEMO_VIEW_LIMIT", "TRUNCATION_MARKER", "DemoModel", "build_stats"]
