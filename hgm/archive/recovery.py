@@ -47,7 +47,11 @@ def repair(
 
 
 def replay(
-    n_tasks: int, task_order: list[int], nodes: list[Node], evaluations: list[Evaluation]
+    n_tasks: int,
+    task_order: list[int],
+    nodes: list[Node],
+    evaluations: list[Evaluation],
+    failed_expansion_parents: list[int] = (),
 ) -> TreeStats:
     """Rebuild :class:`TreeStats` from recorded nodes and evaluations (in id order).
 
@@ -60,6 +64,9 @@ def replay(
     stats = TreeStats(n_tasks, np.asarray(task_order, dtype=np.int64), capacity=len(nodes) + 1)
     for n in nodes:
         stats.add_node(n.parent, n.status is NodeStatus.VALID)
+    for parent in failed_expansion_parents:
+        stats.start_expansion(parent)
+        stats.end_expansion(parent, failed=True)
     waiting: dict[int, list[int]] = {}
     for ev in evaluations:
         held = waiting.setdefault(ev.node, [])

@@ -424,8 +424,9 @@ class Run:
             return schema.totals(self._conn(), RECORD_SCOPES)
 
     def tree_stats(self) -> TreeStats:
-        """Rebuild the search statistics by replaying every node and evaluation (see replay)."""
-        return replay(len(self.task_ids), self.task_order, self.nodes(), self.evaluations())
+        """Rebuild the search statistics by replaying nodes, failed expansions and evaluations."""
+        failed = [e.parent for e in self.expansions() if e.status == "failed"]
+        return replay(len(self.task_ids), self.task_order, self.nodes(), self.evaluations(), failed)
 
     # -- files ----------------------------------------------------------------------------
     def artifact(self, ref: str) -> bytes:

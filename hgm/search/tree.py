@@ -24,6 +24,7 @@ _ARRAYS = (
     "valid",
     "children",
     "pending_children",
+    "failed_children",
     "own_pass",
     "own_fail",
     "clade_pass",
@@ -51,6 +52,7 @@ class Snapshot:
     valid: np.ndarray
     children: np.ndarray
     pending_children: np.ndarray
+    failed_children: np.ndarray
     own_pass: np.ndarray
     own_fail: np.ndarray
     clade_pass: np.ndarray
@@ -61,6 +63,7 @@ class Snapshot:
     evals_done: int
     evals_in_flight: int
     pending_expansions: int
+    failed_expansions: int
     budget_fraction: float
 
     def copy(self) -> Snapshot:
@@ -73,6 +76,7 @@ class Snapshot:
             evals_done=self.evals_done,
             evals_in_flight=self.evals_in_flight,
             pending_expansions=self.pending_expansions,
+            failed_expansions=self.failed_expansions,
             budget_fraction=self.budget_fraction,
             **fields,
         )
@@ -102,6 +106,7 @@ class TreeStats:
         self.evals_done = 0
         self.evals_in_flight = 0
         self.pending_expansions = 0
+        self.failed_expansions = 0
         self.budget_fraction = 0.0
         self._retry: dict[int, list[int]] = {}
         self._alloc(max(capacity, 1))
@@ -132,6 +137,7 @@ class TreeStats:
             evals_done=self.evals_done,
             evals_in_flight=self.evals_in_flight,
             pending_expansions=self.pending_expansions,
+            failed_expansions=self.failed_expansions,
             budget_fraction=self.budget_fraction,
             **views,
         )
@@ -158,13 +164,20 @@ class TreeStats:
         self.pending_expansions += 1
         self._pending_children[parent] += 1
 
-    def end_expansion(self, parent: int) -> None:
-        """The expansion of ``parent`` finished (child recorded, or attempt failed)."""
+    def end_expansion(self, parent: int, failed: bool = False) -> None:
+        """The expansion of ``parent`` finished: a child will be added, or (``failed``) none.
+
+        Failed attempts are counted: they cost budget like any expansion, and a policy that
+        ignored them would try the same hopeless expansion forever.
+        """
         self._check(parent)
         if self._pending_children[parent] <= 0:
             raise ValueError(f"node {parent} has no expansion in flight")
         self.pending_expansions -= 1
         self._pending_children[parent] -= 1
+        if failed:
+            self.failed_expansions += 1
+            self._failed_children[parent] += 1
 
     def take_task(self, node: int, task: int | None = None) -> int:
         """Mark a task of ``node`` as dispatched and return its index.

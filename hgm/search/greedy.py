@@ -1,0 +1,70 @@
+"""Greedy baseline: evaluate every node a fixed number of times, expand the best mean.
+
+Evaluation comes first: while some valid node has fewer than ``evals_per_node`` evaluations
+done or dispatched (capped at the number of tasks) and a task left, the lowest such id is
+evaluated. Otherwise the parent is the valid node with the highest own pass rate among
+those whose evaluations are complete; equal rates are broken uniformly at random with the
+given generator (always taking the lowest id would pin the search to the root whenever the
+first few nodes tie). Nodes whose evaluations are still running are not parents yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hgm.search import Action, Evaluate, Expand
+from hgm.search.hgm import wait_or_stop
+from hgm.search.tree import Snapshot
+
+
+@dataclass(frozen=True)
+class GreedyPolicy:
+    """Best-own-mean expansion after a fixed evaluation quota.
+
+    Parameters:
+        evals_per_node: evaluations every valid node (the root too) receives before the
+            policy expands; capped at the number of tasks.
+    """
+
+    evals_per_node: int = 5
+    name: str = "greedy"
+
+    def __post_init__(self) -> None:
+        if self.evals_per_node < 0:
+            raise ValueError(f"evals_per_node must be >= 0, got {self.evals_per_node}")
+
+    def decide(self, snap: Snapshot, rng: np.random.Generator) -> Action:
+        quota = min(self.evals_per_node, snap.n_tasks)
+        owed = owed_evaluation(snap, quota)
+        if owed is not None:
+            return owed
+        parents = evaluated_nodes(snap, quota)
+        if parents.size == 0:
+            return wait_or_stop(snap, "no valid node to expand")
+        done = snap.own_pass[parents] + snap.own_fail[parents]
+        mean = snap.own_pass[parents] / np.maximum(done, 1)
+        best = parents[mean == mean.max()]
+        return Expand(int(best[rng.integers(best.size)] if best.size > 1 else best[0]))
+
+
+def owed_evaluation(snap: Snapshot, quota: int | np.ndarray) -> Evaluate | None:
+    """Evaluate the lowest-id valid node with fewer than ``quota`` evaluations done or
+    dispatched and a task left; None when no node is owed one.
+
+    ``quota`` is one number for every node or an array indexed by node id. Evaluations
+    that ended in an infrastructure error are neither done nor dispatched, so they are
+    owed again.
+    """
+    if snap.n_nodes == 0:
+        return None
+    dispatched = snap.own_pass + snap.own_fail + snap.in_flight
+    owes = snap.valid & (snap.next_task >= 0) & (dispatched < quota)
+    i = int(np.argmax(owes))
+    return Evaluate(i, int(snap.next_task[i])) if owes[i] else None
+
+
+def evaluated_nodes(snap: Snapshot, quota: int | np.ndarray) -> np.ndarray:
+    """Ids of valid nodes with at least ``quota`` completed evaluations."""
+    return np.flatnonzero(snap.valid & (snap.own_pass + snap.own_fail >= quota))
