@@ -1,0 +1,180 @@
+"""Sandboxes: run a command with files in, files out, limits, and a network policy.
+
+A sandbox is named by a string: ``"local"``, ``"local?bwrap=0"``, ``"docker"``. Every backend
+runs ``bash -c COMMAND`` with its mounts (the host folders are never written to), collects the
+writable mounts into ``out_dir``, and passes the same conformance suite
+(tests/test_sandbox_conformance.py). Invalid specs raise ValueError; a sandbox that fails to
+start or collect returns ``RunResult.error``. What each backend guarantees:
+
+``local`` with bubblewrap (used when ``bwrap`` is installed and works; ``local?bwrap=1``
+insists on it) -- ``isolated = True``:
+    - filesystem: a read-only view of /usr, /bin, /lib*, /sbin and /etc (files that are not
+      world-readable, and known secrets such as /etc/shadow, /etc/ssh, /etc/ssl/private, are
+      masked); a private /tmp and $HOME; the root itself is read-only. Nothing else of the host
+      is visible: not /root, not /home, not the run archive. If /usr/bin/python3 is missing,
+      the driver's own Python installation (``sys.base_prefix``) is bound read-only at its
+      path, and only that folder.
+    - writable mounts are copies bound read-write and collected back afterwards; read-only
+      mounts are the host folder bound read-only (same content, no copy).
+    - network: a private network namespace with only loopback; ``network="gateway"`` adds the
+      gateway's unix socket at /hgm/gateway.sock and a relay serving it on 127.0.0.1.
+    - processes: private pid, ipc, uts namespaces; no capabilities; the whole namespace dies
+      when the time limit kills bwrap.
+    - limits: ``memory_mb`` as RLIMIT_AS of every process (address space, not a sum over the
+      tree); ``pids`` as RLIMIT_NPROC, counted per sandbox thanks to the user namespace --
+      but the kernel exempts real root, so it is not enforced when the driver runs as root;
+      ``cpus`` as CPU affinity to ceil(cpus) cores.
+
+``local?bwrap=0`` (also ``local`` when bubblewrap is missing, with a warning) -- a plain
+subprocess, ``isolated = False``. It is NOT isolation: the command runs as the driver's user
+and can read and write anything that user can, and reach the network. It gets: copies of its
+mounts in a private temporary root (read-only mounts are read-only by copy only: the copy's
+write bits are cleared, which root ignores, and it is never collected), a scrubbed
+environment, its own process group (killed at the time limit and when the command exits; a
+process that calls setsid escapes), RLIMIT_AS and CPU affinity. ``pids`` is not enforced:
+RLIMIT_NPROC counts every process of the user on the host, so no value means "this run".
+The gateway socket is used at its real path and the relay listens on a free loopback port.
+
+All backends: only ``RunSpec.env`` plus PATH, HOME, LANG, TMPDIR (and the mount and gateway
+variables) reach the command; output beyond ``output_limit_bytes`` per stream is drained and
+dropped; collected outputs keep symlinks as symlinks (never the content they point at), drop
+special files, and lose setuid/setgid bits.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+from urllib.parse import parse_qsl
+
+
+class SandboxError(Exception):
+    """The sandbox backend itself failed or is unavailable (not the command)."""
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A host folder whose content the command sees at ``target``.
+
+    The host folder itself is never modified. A ``writable`` mount's content after the run is
+    collected into ``RunResult.outputs[target]``. ``env`` names a variable that tells the
+    command where the mount is visible (harness commands use it rather than ``target``, since
+    the plain-subprocess backend cannot create ``target``).
+    """
+
+    host: Path
+    target: str
+    writable: bool = False
+    env: str | None = None
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One command to run in a sandbox, with its files, limits and network policy."""
+
+    command: str
+    mounts: tuple[Mount, ...] = ()
+    workdir: str | None = None
+    """A mount target (or a folder under one); default: the first writable mount."""
+    env: Mapping[str, str] = field(default_factory=dict)
+    """The only variables passed in, besides PATH, HOME, LANG, TMPDIR and mount/gateway ones."""
+    time_limit_s: float = 600
+    output_limit_bytes: int = 1_000_000
+    """Per stream; output beyond it is dropped and the result says truncated."""
+    memory_mb: int | None = 2048
+    cpus: float | None = None
+    pids: int | None = 256
+    network: str = "none"
+    """``"none"`` or ``"gateway"`` (only the LLM gateway, through ``gateway_socket``)."""
+    gateway_socket: Path | None = None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What happened. ``error`` is set (and ``exit_code`` None) when the sandbox failed."""
+
+    exit_code: int | None
+    """The command's exit status, 128+N if killed by signal N; None if timed out or not run."""
+    timed_out: bool
+    stdout: str
+    stderr: str
+    stdout_truncated: bool
+    stderr_truncated: bool
+    duration_s: float
+    outputs: Mapping[str, Path]
+    """Writable mount target -> host folder holding its collected content."""
+    error: str | None = None
+
+
+@runtime_checkable
+class Sandbox(Protocol):
+    """Runs commands; safe to call ``run`` from several threads at once."""
+
+    name: str
+    isolated: bool
+    """True when the command is confined (filesystem, network, processes)."""
+
+    def run(self, spec: RunSpec, out_dir: Path) -> RunResult:
+        """Run ``spec``; writable mounts are collected under ``out_dir/<output_name(target)>``.
+
+        Raises ValueError for an invalid spec; infrastructure failures during the run come back
+        as ``RunResult.error``.
+        """
+        ...
+
+    def close(self) -> None:
+        """Kill anything still running and release resources."""
+        ...
+
+
+SANDBOXES: dict[str, str] = {
+    "local": "hgm.sandbox.local:LocalSandbox",
+    "docker": "hgm.sandbox.docker:DockerSandbox",
+}
+
+
+def get_sandbox(spec: str) -> Sandbox:
+    """Build a sandbox from a spec such as ``"local"``, ``"local?bwrap=0"`` or ``"docker"``.
+
+    Parameters after ``?`` are passed to the backend's constructor as strings. Raises
+    ValueError for an unknown backend or parameter, SandboxError when the backend cannot work
+    on this machine.
+    """
+    name, _, query = spec.partition("?")
+    if name not in SANDBOXES:
+        raise ValueError(f"unknown sandbox {name!r}; choose one of: {', '.join(sorted(SANDBOXES))}")
+    module_name, _, cls_name = SANDBOXES[name].partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        raise SandboxError(
+            f"sandbox backend {name!r} is not available in this installation"
+        ) from exc
+    cls = getattr(module, cls_name)
+    params = dict(parse_qsl(query, strict_parsing=bool(query)))
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        raise ValueError(f"bad parameters for sandbox {name!r}: {exc}") from exc
+
+
+def output_name(target: str) -> str:
+    """The folder name under ``out_dir`` that holds the collected content of ``target``."""
+    return "_".join(part for part in target.split("/") if part) or "root"
+
+
+__all__ = [
+    "Mount",
+    "RunResult",
+    "RunSpec",
+    "SANDBOXES",
+    "Sandbox",
+    "SandboxError",
+    "get_sandbox",
+    "output_name",
+]

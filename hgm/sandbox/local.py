@@ -1,0 +1,274 @@
+"""The local backend: bubblewrap when it works here, else a plain subprocess (not isolation).
+
+See the package docstring for what each mode guarantees. Both modes run the same launcher
+script (bash) before the command: it applies the rlimits, starts the gateway relay and waits
+for its port, enters the working folder, tells the driver it is ready, and execs the command.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from hgm.sandbox import RunResult, RunSpec, SandboxError, _bwrap, _files, _proc, output_name
+from hgm.sandbox._spec import SANDBOX_PATH, check_spec, command_env, workdir_mount
+
+log = logging.getLogger(__name__)
+
+RELAY_SOURCE = Path(__file__).with_name("relay.py")
+
+# $1 command, $2 workdir, $3 memory KiB, $4 max processes, $5 python, $6 relay, $7 socket.
+# It writes "ready" to its stdin (the driver's ready pipe) only when the command is about to
+# start; without it the driver reports a sandbox failure, whatever the exit status. Its own
+# variables are not exported, and are prefixed so they cannot clobber the command's.
+LAUNCHER = r"""
+_hgm_cmd=$1 _hgm_dir=$2 _hgm_mem=$3 _hgm_nproc=$4 _hgm_python=$5 _hgm_relay=$6 _hgm_sock=$7
+_hgm_fail() { echo "hgm sandbox: $*" >&2; exit 125; }
+if [ -n "$_hgm_mem" ]; then ulimit -v "$_hgm_mem" || _hgm_fail "cannot limit memory to $_hgm_mem KiB"; fi
+if [ -n "$_hgm_nproc" ]; then ulimit -u "$_hgm_nproc" || _hgm_fail "cannot limit processes to $_hgm_nproc"; fi
+if [ -n "$_hgm_relay" ]; then
+  exec 3< <(exec "$_hgm_python" -I "$_hgm_relay" --socket "$_hgm_sock" </dev/null 2>/dev/null)
+  IFS= read -r _hgm_port <&3 || _hgm_fail "the gateway relay did not start ($_hgm_python $_hgm_relay)"
+  exec 3<&-
+  export HGM_GATEWAY_URL="http://127.0.0.1:$_hgm_port/v1" HGM_GATEWAY_SOCKET="$_hgm_sock"
+fi
+cd -- "$_hgm_dir" || _hgm_fail "cannot enter $_hgm_dir"
+echo ready >&0 || _hgm_fail "lost the driver"
+exec </dev/null
+exec bash -c "$_hgm_cmd"
+"""
+
+_warned = threading.Event()
+
+
+def _warn_not_isolated(reason: str) -> None:
+    if not _warned.is_set():
+        _warned.set()
+        log.warning(
+            "sandbox 'local' is running commands as plain subprocesses (%s): this is NOT "
+            "isolation; the command can read and write anything this user can, and reach the "
+            "network. Install bubblewrap (make setup) or use the docker sandbox.",
+            reason,
+        )
+
+
+def _flag(value: bool | str | None) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    if text == "auto":
+        return None
+    raise ValueError(f"bwrap must be 0, 1 or auto, not {value!r}")
+
+
+class LocalSandbox:
+    """Runs commands on this machine; ``bwrap``: True (required), False (never), None (auto)."""
+
+    def __init__(self, bwrap: bool | str | None = None) -> None:
+        want = _flag(bwrap)
+        # The agent's python3: Debian's if present (it lives in /usr, already visible),
+        # else the installation the driver runs on, exposed alone at its own path.
+        self._python_prefix = None if os.path.exists("/usr/bin/python3") else Path(sys.base_prefix)
+        self._bwrap = None
+        reason = "asked for with bwrap=0"
+        if want is not False:
+            found = shutil.which("bwrap")
+            reason = "bubblewrap (bwrap) is not installed" if found is None else None
+            reason = reason or _bwrap.bwrap_works(found, self._python_prefix)
+            if reason is None:
+                self._bwrap = found
+            elif want:
+                raise SandboxError(f"bubblewrap cannot run here: {reason}")
+        self.isolated = self._bwrap is not None
+        self.name = "local(bwrap)" if self.isolated else "local(subprocess)"
+        if not self.isolated:
+            _warn_not_isolated(reason)
+        self._lock = threading.Lock()
+        self._running: set[int] = set()
+        self._next_cpu = 0
+
+    @property
+    def python(self) -> str:
+        """The python3 interpreter commands (and the relay) run with."""
+        if self._python_prefix is None:
+            return "/usr/bin/python3"
+        return str(self._python_prefix / "bin" / "python3")
+
+    def run(self, spec: RunSpec, out_dir: Path) -> RunResult:
+        """Run ``spec``; see :class:`hgm.sandbox.Sandbox`."""
+        check_spec(spec)
+        root = Path(tempfile.mkdtemp(prefix="hgm-sandbox-"))
+        try:
+            return self._run_in(spec, root, Path(out_dir))
+        finally:
+            _files.remove_tree(root)
+
+    def close(self) -> None:
+        """Kill every process group this sandbox still has running."""
+        with self._lock:
+            running = list(self._running)
+        for pid in running:
+            _proc.kill_group(pid)
+
+    def _run_in(self, spec: RunSpec, root: Path, out_dir: Path) -> RunResult:
+        home, tmp = root / "home", root / "tmp"
+        home.mkdir()
+        tmp.mkdir()
+        try:
+            copies = self._copy_mounts(spec, root / "m")
+        except OSError as exc:
+            return _failed(f"could not copy mounts into the sandbox: {exc}")
+        argv, env, cwd = self._argv(spec, root, copies)
+        started: list[int] = []
+
+        def track(pid: int) -> None:
+            started.append(pid)
+            with self._lock:
+                self._running.add(pid)
+
+        try:
+            outcome = _proc.run_capped(
+                argv,
+                env=env,
+                cwd=cwd,
+                time_limit_s=spec.time_limit_s,
+                output_limit_bytes=spec.output_limit_bytes,
+                cpus=self._cpus(spec.cpus),
+                on_start=track,
+            )
+        except OSError as exc:
+            return _failed(f"could not start {argv[0]}: {exc}")
+        finally:
+            with self._lock:
+                self._running.difference_update(started)
+        if not outcome.ready:
+            why = "did not start before the time limit" if outcome.timed_out else "failed to start"
+            detail = outcome.stderr.decode("utf-8", "replace").strip()
+            return _failed(f"sandbox {why}: {detail}", outcome)
+        try:
+            outputs = self._collect(spec, copies, out_dir)
+        except OSError as exc:
+            return _failed(f"could not collect outputs: {exc}", outcome)
+        return _result(outcome, outputs)
+
+    def _copy_mounts(self, spec: RunSpec, base: Path) -> dict[str, Path]:
+        """Private copies: writable mounts always; read-only ones only without bwrap."""
+        copies = {}
+        for mount in spec.mounts:
+            if mount.writable or not self.isolated:
+                copy = base / output_name(mount.target)
+                _files.copy_in(Path(mount.host), copy)
+                if not mount.writable:
+                    _files.make_read_only(copy)
+                copies[mount.target] = copy
+        return copies
+
+    def _argv(
+        self, spec: RunSpec, root: Path, copies: dict[str, Path]
+    ) -> tuple[list[str], dict[str, str], str]:
+        """The host command line, environment and folder that run ``spec``."""
+        gateway = spec.network == "gateway"
+        path = SANDBOX_PATH
+        if self._python_prefix is not None:
+            path = f"{self._python_prefix / 'bin'}:{path}"
+        if self.isolated:
+            where = {m.target: m.target for m in spec.mounts}
+            home, tmp = _bwrap.HOME, "/tmp"
+            relay, sock = (_bwrap.RELAY, _bwrap.GATEWAY_SOCKET) if gateway else ("", "")
+        else:
+            where = {target: str(copy) for target, copy in copies.items()}
+            home, tmp = str(root / "home"), str(root / "tmp")
+            relay, sock = (str(RELAY_SOURCE), str(spec.gateway_socket)) if gateway else ("", "")
+        chosen = workdir_mount(spec)
+        workdir = (
+            home if chosen is None else os.path.join(where[chosen[0].target], chosen[1]).rstrip("/")
+        )
+        env = command_env(spec, home=home, tmp=tmp, locations=where, path=path)
+        launch = [
+            "bash", "-c", LAUNCHER, "hgm-sandbox",
+            spec.command,
+            workdir,
+            "" if spec.memory_mb is None else str(spec.memory_mb * 1024),
+            self._nproc(spec.pids),
+            self.python,
+            relay,
+            sock,
+        ]  # fmt: skip
+        if not self.isolated:
+            return launch, env, str(root)
+        binds = [
+            _bwrap.Bind(copies.get(m.target, Path(m.host)), m.target, m.writable)
+            for m in spec.mounts
+        ]
+        args = _bwrap.run_args(
+            self._python_prefix,
+            home=root / "home",
+            tmp=root / "tmp",
+            binds=binds,
+            relay=RELAY_SOURCE if gateway else None,
+            gateway_socket=spec.gateway_socket if gateway else None,
+        )
+        return [self._bwrap, *args, "--", *launch], env, str(root)
+
+    def _nproc(self, pids: int | None) -> str:
+        # Inside bwrap's user namespace RLIMIT_NPROC counts this sandbox's processes alone.
+        # Outside one it counts every process of the user on the host (even ones in other
+        # containers that /proc does not show), so no value would mean "this run": not set.
+        return "" if pids is None or not self.isolated else str(pids)
+
+    def _cpus(self, cpus: float | None) -> frozenset[int] | None:
+        if cpus is None:
+            return None
+        allowed = sorted(os.sched_getaffinity(0))
+        want = math.ceil(cpus)
+        if want >= len(allowed):
+            return None
+        with self._lock:
+            start, self._next_cpu = self._next_cpu, self._next_cpu + want
+        # Round-robin, so concurrent sandboxes spread over the cores instead of piling up.
+        return frozenset(allowed[(start + i) % len(allowed)] for i in range(want))
+
+    def _collect(self, spec: RunSpec, copies: dict[str, Path], out_dir: Path) -> dict[str, Path]:
+        outputs = {}
+        for mount in spec.mounts:
+            if mount.writable:
+                dest = out_dir / output_name(mount.target)
+                _files.collect(copies[mount.target], dest)
+                outputs[mount.target] = dest
+        return outputs
+
+
+def _result(
+    outcome: _proc.Outcome, outputs: dict[str, Path], error: str | None = None
+) -> RunResult:
+    code = outcome.returncode
+    if code is not None and code < 0:
+        code = 128 - code  # as a shell reports death by signal
+    return RunResult(
+        exit_code=None if outcome.timed_out or error else code,
+        timed_out=outcome.timed_out,
+        stdout=outcome.stdout.decode("utf-8", "replace"),
+        stderr=outcome.stderr.decode("utf-8", "replace"),
+        stdout_truncated=outcome.stdout_truncated,
+        stderr_truncated=outcome.stderr_truncated,
+        duration_s=outcome.duration_s,
+        outputs=outputs,
+        error=error,
+    )
+
+
+def _failed(message: str, outcome: _proc.Outcome | None = None) -> RunResult:
+    """A result for a run the sandbox could not carry out (or collect)."""
+    if outcome is None:
+        outcome = _proc.Outcome(None, False, False, b"", b"", False, False, 0.0)
+    return _result(outcome, {}, error=message)
