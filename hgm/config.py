@@ -51,6 +51,7 @@ class RunConfig(BaseModel):
     memory_mb: int = Field(2048, ge=64, description="Memory limit of every sandboxed process tree.")
     call_timeout_s: float = Field(300, gt=0, description="Time limit of one LLM call, retries not included.")
     max_consecutive_errors: int = Field(10, ge=1, description="Stop the run when this many evaluations in a row end in an infrastructure error.")
+    max_unproductive_expansions: int = Field(25, ge=1, description="Stop the run when this many expansions in a row produced no valid child (a broken model or agent, not bad luck).")
     final_min_evals: int = Field(5, ge=1, description="The final agent must have at least this many evaluations (best-belief rule).")
     seed_agent: Path | None = Field(None, description="Source tree of node 0; default: hgm's own seed agent.")
 

@@ -40,6 +40,9 @@ GENERIC_PROBLEM = (
     "finishing: run the tests the workspace has and read their output."
 )
 
+# The change the demo makes for GENERIC_PROBLEM.
+TESTING_RULE = "Before you call finish, run the tests the workspace has and read their output."
+
 
 class DemoModel(ScriptedModel):
     """A deterministic stand-in for an LLM that drives the seed agent (a test fixture).
@@ -108,9 +111,11 @@ class DemoModel(ScriptedModel):
     # -- expansion: the agent changes its own view limit through its tools --------------------
     def _improve(self, request: ChatRequest) -> dict:
         task = "\n".join(message_text(m) for m in request.messages if m.get("role") == "user")
+        done = _tool_history(request.messages)
+        if "check its work" in task:
+            return self._add_testing_rule(done)
         if "truncat" not in task.lower() or "view" not in task.lower():
             return _finish("I could not identify a specific change to make from this statement.")
-        done = _tool_history(request.messages)
         tools_file = "agent/tools.py"
         seen = _result_of(done, "view", tools_file)
         if seen is None:
@@ -133,6 +138,19 @@ class DemoModel(ScriptedModel):
             "Raised the view tool's line limit so whole source files can be seen instead of "
             "being cut off; the agent's own tests pass."
         )
+
+
+    def _add_testing_rule(self, done: list) -> dict:
+        """The change for GENERIC_PROBLEM: a rule in the system prompt (no effect on the demo)."""
+        prompt_file = "agent/system_prompt.md"
+        seen = _result_of(done, "view", prompt_file)
+        if seen is None:
+            return _call("view", path=prompt_file)
+        if TESTING_RULE in seen:
+            return _finish("The system prompt already tells the agent to run the tests.")
+        if not _called(done, "bash"):
+            return _call("bash", command=f"printf '\\n%s\\n' '{TESTING_RULE}' >> {prompt_file} && {SELF_CHECK} 2>&1 | tail -3")
+        return _finish("Added a rule to the system prompt: run the tests before finishing.")
 
 
 # -- conversation helpers ----------------------------------------------------------------------

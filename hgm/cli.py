@@ -1,0 +1,237 @@
+"""The `hgm` command line. Thin: every command opens the library and calls one function."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from hgm import render
+
+app = typer.Typer(
+    help="Open-ended self-improvement of coding agents (a Huxley-Gödel Machine).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+RunDir = Annotated[Path, typer.Argument(help="A run folder, e.g. archive/<run>.", show_default=False)]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _open(path: Path):
+    from hgm.archive import ArchiveError, Run
+
+    try:
+        return Run.open(path)
+    except ArchiveError as e:
+        raise _fail(str(e)) from None
+
+
+def _print_json(data) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+@app.command()
+def run(
+    config_file: Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")] = None,
+    model: Annotated[str | None, typer.Option(help="LLM: a litellm model string (openai/gpt-5-mini, ...) or scripted:NAME.")] = None,
+    benchmark: Annotated[str | None, typer.Option(help="Benchmark spec: builtin, builtin?ids=a,b, dir:PATH.")] = None,
+    sandbox: Annotated[str | None, typer.Option(help="Sandbox backend: local, local?bwrap=0.")] = None,
+    policy: Annotated[str | None, typer.Option(help="Search policy: hgm, dgm, greedy, random (with ?param=value).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Jobs running at once.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the policy and the task order.")] = None,
+    max_evals: Annotated[int | None, typer.Option(help="Stop after this many evaluations.")] = None,
+    max_usd: Annotated[float | None, typer.Option(help="Dollar budget of all LLM calls.")] = None,
+    max_hours: Annotated[float | None, typer.Option(help="Stop starting work after this many hours.")] = None,
+    max_nodes: Annotated[int | None, typer.Option(help="Stop once the tree has this many nodes.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Run folder to create (default: archive/run-<time>).")] = None,
+    resume: Annotated[Path | None, typer.Option(help="Continue the run in this folder.")] = None,
+) -> None:
+    """Evolve the seed agent: expand, evaluate, and record everything in a run folder."""
+    import yaml
+
+    from hgm.archive import ArchiveError
+    from hgm.config import ConfigError, load_config
+    from hgm.runner import default_out, start_run
+
+    overrides = dict(model=model, benchmark=benchmark, sandbox=sandbox, policy=policy, workers=workers,
+                     seed=seed, max_evals=max_evals, max_usd=max_usd, max_hours=max_hours, max_nodes=max_nodes)
+    if resume is not None and (out is not None or config_file is not None):
+        raise _fail("--resume continues a run with its own config; drop --out and --config")
+    try:
+        if resume is not None:
+            frozen = resume / "config.yaml"
+            if not frozen.is_file():
+                raise _fail(f"{resume} is not a run folder (no config.yaml)")
+            base = yaml.safe_load(frozen.read_text()) or {}
+            config = load_config(None, base | {k: v for k, v in overrides.items() if v is not None})
+        else:
+            config = load_config(config_file, overrides)
+        target = resume or out or default_out()
+        console.print(f"run folder: [bold]{target}[/]")
+        outcome = start_run(config, target, resume=resume is not None, console=console)
+    except (ConfigError, ArchiveError) as e:
+        raise _fail(str(e)) from None
+    console.print(f"stopped: {outcome.stop_reason}")
+    if outcome.interrupted:
+        lost = f" ({outcome.abandoned} unfinished jobs will be redone)" if outcome.abandoned else ""
+        console.print(f"to continue{lost}: [bold]hgm run --resume {target}[/]")
+    best(target, None, False)
+    console.print(f"more: hgm tree {target} · hgm status {target} · hgm check {target}")
+
+
+@app.command()
+def status(run_dir: RunDir, as_json: JsonFlag = False) -> None:
+    """Counts of nodes and evaluations, dollars spent, and the best agent so far."""
+    from hgm.views import run_status
+
+    data = run_status(_open(run_dir))
+    _print_json(data) if as_json else console.print(render.status(data))
+
+
+@app.command()
+def tree(run_dir: RunDir, as_json: JsonFlag = False) -> None:
+    """The tree of agent versions with pass counts, CMP and the best node marked."""
+    from dataclasses import asdict
+
+    from hgm.views import tree_rows
+
+    rows = tree_rows(_open(run_dir))
+    _print_json([asdict(r) for r in rows]) if as_json else console.print(render.tree(rows))
+
+
+@app.command()
+def show(
+    run_dir: RunDir,
+    node: Annotated[int, typer.Argument(help="Node id.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """One node: its proposal, results per task, CMP with its interval, LLM spend."""
+    from hgm.views import node_detail
+
+    run = _open(run_dir)
+    try:
+        data = node_detail(run, node)
+    except KeyError:
+        raise _fail(f"run {run_dir} has no node {node}") from None
+    _print_json(data) if as_json else console.print(render.node(data))
+
+
+@app.command()
+def diff(
+    run_dir: RunDir,
+    node: Annotated[int, typer.Argument(help="Node id.")],
+    against: Annotated[
+        str, typer.Option(help="What to diff against: parent, root, or a node id.")
+    ] = "parent",
+    as_json: JsonFlag = False,
+) -> None:
+    """The change a node made, as a git diff."""
+    run = _open(run_dir)
+    try:
+        target = run.node(node)
+    except KeyError:
+        raise _fail(f"run {run_dir} has no node {node}") from None
+    if against == "parent":
+        base = target.parent if target.parent is not None else target.id
+    elif against == "root":
+        base = 0
+    elif against.isdigit():
+        base = int(against)
+    else:
+        raise _fail(f"--against must be parent, root or a node id, not {against!r}")
+    text = run.diff(node, base)
+    if as_json:
+        _print_json({"node": node, "against": base, "diff": text})
+    else:
+        typer.echo(text, nl=False)
+
+
+@app.command()
+def best(
+    run_dir: RunDir,
+    min_evals: Annotated[
+        int | None, typer.Option(help="Minimum evaluations (default: the run's final_min_evals).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The final agent: the highest lower credible bound among well-evaluated nodes."""
+    from hgm.views import best_choice, choice_dict
+
+    run = _open(run_dir)
+    choice = best_choice(run, min_evals)
+    if choice is None:
+        raise _fail("no valid node has been evaluated yet")
+    data = choice_dict(choice) | {"commit": run.node(choice.node).commit, "run": str(run_dir)}
+    _print_json(data) if as_json else console.print(render.best(data))
+
+
+@app.command()
+def check(run_dir: RunDir, as_json: JsonFlag = False) -> None:
+    """Verify a run: refs, parents, git fsck, SQLite integrity, artifacts. Exit 1 on problems."""
+    from dataclasses import asdict
+
+    from hgm.archive import check_run
+
+    problems = check_run(run_dir)
+    if as_json:
+        _print_json({"ok": not problems, "problems": [asdict(p) for p in problems]})
+    elif problems:
+        for p in problems:
+            err_console.print(f"[red]✗[/] {p.message}", highlight=False)
+    else:
+        console.print(f"[green]✓[/] {run_dir} is consistent")
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+def simulate(
+    policies: Annotated[str, typer.Option(help="Comma-separated policy specs.")] = "hgm,dgm,greedy,random",
+    seeds: Annotated[int, typer.Option(min=1, help="Seeds per policy (0..N-1).")] = 40,
+    budget: Annotated[int, typer.Option(min=1, help="Budget per run, in evaluation units.")] = 400,
+    mismatch: Annotated[
+        str, typer.Option(help="Mismatch in [0,1] (0: pass rate = potential; 1: unrelated); a comma list sweeps.")
+    ] = "0.7",
+    out: Annotated[Path | None, typer.Option(help="Write every simulated run in the archive format under this folder.")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="One small HGM run, shown as a tree.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Compare search policies on a synthetic self-improvement landscape (no LLM, no sandbox)."""
+    from hgm import sim
+
+    if demo:
+        console.print(sim.demo())
+        return
+    try:
+        values = [float(x) for x in mismatch.split(",")]
+    except ValueError:
+        raise _fail(f"--mismatch must be numbers in [0, 1], comma-separated, not {mismatch!r}") from None
+    if any(not 0 <= v <= 1 for v in values):
+        raise _fail("--mismatch values must lie in [0, 1]")
+    specs = [p.strip() for p in policies.split(",") if p.strip()]
+    with render.progress(console, enabled=not as_json) as progress:
+        result = sim.compare(
+            specs, seeds=seeds, budget=budget,
+            mismatch=values if len(values) > 1 else values[0], out=out, progress=progress,
+        )
+    _print_json(result) if as_json else console.print(sim.render_report(result))
+
+
+def main() -> None:  # pragma: no cover - console script entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,145 @@
+"""The work a run dispatches: evaluations and expansions, packaged as callables for executors.
+
+:class:`Worker` holds the collaborators a job needs (sandbox, gateway, tasks, the archive to
+check out agent trees from) and builds one job per dispatch. Jobs only return results; the
+loop records them. :class:`CostLedger` sits between the gateway and the archive: it logs
+every LLM call and sums the dollars per scope, so each recorded evaluation or expansion
+carries exactly the cost of its own calls.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hgm.archive import Run
+from hgm.gateway import Gateway, LLMCall, Scope
+from hgm.jobs.evaluation import AgentLimits, EvalResult, evaluate
+from hgm.jobs.expansion import ExpansionResult, FailureCase, expand, failure_from_records
+from hgm.sandbox import Sandbox
+from hgm.types import Outcome, Task
+
+
+class CostLedger:
+    """The gateway's recorder: logs each call to the archive and sums cost per scope ref."""
+
+    def __init__(self, run: Run):
+        self._run = run
+        self._lock = threading.Lock()
+        self._by_ref: dict[str, float] = defaultdict(float)
+
+    def record(self, call: LLMCall) -> None:
+        self._run.log_llm_call(
+            node=call.scope.node, scope_kind=call.scope.kind, scope_id=call.scope.ref,
+            model=call.model, request=call.request, response=call.response,
+            prompt_tokens=call.prompt_tokens, completion_tokens=call.completion_tokens,
+            cost_usd=call.cost_usd, latency_s=call.latency_s, error=call.error,
+        )
+        with self._lock:
+            self._by_ref[call.scope.ref or ""] += call.cost_usd
+
+    def pop(self, ref: str) -> float:
+        with self._lock:
+            return self._by_ref.pop(ref, 0.0)
+
+
+@dataclass(frozen=True)
+class Started:
+    kind: str
+    node: int
+    task: int | None
+    token: str
+    ref: str
+    started_at: float
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    model: str
+    agent_max_steps: int = 30
+    eval_time_limit_s: float | None = None
+    expansion_time_limit_s: float = 900
+    self_check_time_limit_s: float = 120
+    test_time_limit_s: float = 120
+    memory_mb: int = 2048
+
+
+class Worker:
+    """Builds evaluation and expansion jobs for the loop."""
+
+    def __init__(self, run: Run, sandbox: Sandbox, gateway: Gateway, ledger: CostLedger,
+                 tasks: list[Task], settings: WorkerSettings):
+        self.run, self.sandbox, self.gateway, self.ledger = run, sandbox, gateway, ledger
+        self.tasks, self.settings = tasks, settings
+
+    # -- bookkeeping around a job -------------------------------------------------------
+    def begin(self, kind: str, node: int, task: int | None, now: float) -> Started:
+        ref = f"{kind}-{uuid.uuid4().hex[:12]}"
+        task_id = self.tasks[task].id if task is not None else None
+        token = self.gateway.issue_token(Scope(kind=kind, node=node, ref=ref, task=task_id))
+        return Started(kind, node, task, token, ref, now)
+
+    def end(self, token: str, ref: str) -> float:
+        """Revoke the job's token and return the dollars its LLM calls cost."""
+        self.gateway.revoke(token)
+        return self.ledger.pop(ref)
+
+    # -- jobs ---------------------------------------------------------------------------
+    def evaluation_job(self, node: int, task_index: int, token: str) -> Callable[[], EvalResult]:
+        task, s = self.tasks[task_index], self.settings
+        limits = AgentLimits(s.agent_max_steps, s.eval_time_limit_s or task.time_limit_s, s.memory_mb)
+
+        def job() -> EvalResult:
+            with tempfile.TemporaryDirectory(prefix="hgm-agent-") as tmp:
+                agent = self.run.checkout(node, Path(tmp) / "agent")
+                return evaluate(
+                    self.sandbox, agent, task, token=token, model=s.model,
+                    gateway_socket=self.gateway.socket_path, limits=limits,
+                    test_time_limit_s=s.test_time_limit_s,
+                    budget_exhausted=lambda: self.gateway.budget_exhausted,
+                )
+
+        return job
+
+    def expansion_job(self, parent: int, failure: FailureCase | None, token: str, ref: str) -> Callable[[], ExpansionResult]:
+        s = self.settings
+        limits = AgentLimits(s.agent_max_steps, s.expansion_time_limit_s, s.memory_mb)
+
+        def job() -> ExpansionResult:
+            dest = Path(tempfile.mkdtemp(prefix="hgm-child-"))  # removed by the loop once recorded
+            try:
+                with tempfile.TemporaryDirectory(prefix="hgm-parent-") as tmp:
+                    parent_dir = self.run.checkout(parent, Path(tmp) / "agent")
+                    result = expand(
+                        self.sandbox, self.gateway, parent_dir, failure, dest,
+                        model=s.model, scope=Scope(kind="expansion", node=parent, ref=ref),
+                        token=token, limits=limits,
+                        self_check_time_limit_s=s.self_check_time_limit_s,
+                    )
+            except BaseException:
+                shutil.rmtree(dest, ignore_errors=True)
+                raise
+            if result.tree is None:
+                shutil.rmtree(dest, ignore_errors=True)
+            return result
+
+        return job
+
+    def pick_failure(self, node: int, rng: np.random.Generator) -> FailureCase | None:
+        """One of the node's failed evaluations, at random, for the diagnosis."""
+        failed = [e for e in self.run.evaluations(node) if e.outcome is Outcome.FAIL]
+        if not failed:
+            return None
+        e = failed[int(rng.integers(len(failed)))]
+        task = self.tasks[e.task_index]
+        trajectory = self.run.artifact(e.trajectory) if e.trajectory else None
+        test_log = self.run.artifact(e.test_log) if e.test_log else None
+        return failure_from_records(task.instructions, task.id, trajectory, test_log)

@@ -1,0 +1,232 @@
+"""The one impure orchestrator: ask the policy, dispatch work, record results.
+
+The loop is asynchronous: the moment a worker is free the policy is asked again, so a slow
+task never holds the others back. Results are recorded by this thread only, one archive
+transaction each, and only then folded into the statistics the policy sees — so every
+decision rests on durable results, and a run killed at any instant resumes without losing or
+double-counting anything (work that was in flight is simply redone).
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hgm.archive import Run
+from hgm.executor import Executor
+from hgm.jobs import Started, Worker
+from hgm.jobs.evaluation import EvalResult
+from hgm.jobs.expansion import ExpansionResult
+from hgm.search import Evaluate, Expand, Policy, Stop, TreeStats, Wait
+from hgm.types import NodeKind, NodeStatus, Outcome
+
+
+@dataclass(frozen=True)
+class Limits:
+    """When the loop stops starting new work. ``None`` means no limit."""
+
+    max_evals: int | None = None
+    max_hours: float | None = None
+    max_nodes: int | None = None
+    max_consecutive_errors: int = 10
+    max_unproductive_expansions: int = 25
+
+
+@dataclass
+class Progress:
+    """What the live display shows; updated by the loop after every recorded result."""
+
+    stats: TreeStats
+    busy: int = 0
+    workers: int = 0
+    spent_usd: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+    last: str = ""
+    errors: int = 0
+    stopping: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchSummary:
+    stop_reason: str
+    interrupted: bool
+    abandoned: int
+
+
+def run_search(
+    run: Run,
+    policy: Policy,
+    executor: Executor,
+    worker: Worker,
+    limits: Limits,
+    *,
+    seed: int = 0,
+    on_progress: Callable[[Progress], None] = lambda p: None,
+    clock: Callable[[], float] = time.monotonic,
+) -> SearchSummary:
+    """Grow the run's tree until a limit is reached, the policy stops, or Ctrl-C."""
+    stats = run.tree_stats()
+    rng = np.random.default_rng([seed, stats.n_nodes, len(run.evaluations())])
+    progress = Progress(stats=stats, workers=executor.workers, started=clock())
+    in_flight: dict[Future, Started] = {}
+    state = {"consecutive_errors": 0, "unproductive": 0}
+    stop_reason: str | None = None
+    started = clock()
+    try:
+        while True:
+            stop_reason = stop_reason or _limit_reached(stats, limits, worker, state, started, clock)
+            if stop_reason is None:
+                stop_reason = _dispatch(stats, policy, rng, executor, worker, run, in_flight, limits, clock)
+            progress.busy, progress.stopping = len(in_flight), stop_reason
+            progress.spent_usd = worker.gateway.spent_usd
+            on_progress(progress)
+            if not in_flight:
+                break
+            done, _ = wait(list(in_flight), timeout=1.0, return_when=FIRST_COMPLETED)
+            for future in done:
+                _record(run, stats, worker, in_flight.pop(future), future, state, progress)
+    except KeyboardInterrupt:
+        abandoned = _drain(run, stats, worker, in_flight, state, progress, on_progress)
+        return SearchSummary("interrupted", True, abandoned)
+    return SearchSummary(stop_reason or "done", False, 0)
+
+
+def _limit_reached(stats, limits, worker, state, started, clock) -> str | None:
+    if limits.max_evals is not None and stats.evals_done >= limits.max_evals:
+        return f"reached --max-evals {limits.max_evals}"
+    if worker.gateway.budget_exhausted:
+        return f"reached the dollar budget (${worker.gateway.spent_usd:.4f} spent)"
+    if limits.max_hours is not None and clock() - started >= limits.max_hours * 3600:
+        return f"reached --max-hours {limits.max_hours}"
+    if state["consecutive_errors"] >= limits.max_consecutive_errors:
+        return (
+            f"{state['consecutive_errors']} evaluations in a row failed in the infrastructure "
+            f"(last: {state.get('last_error')}); fix it and resume"
+        )
+    if state["unproductive"] >= limits.max_unproductive_expansions:
+        return (
+            f"{state['unproductive']} expansions in a row produced no valid child "
+            f"(last: {state.get('last_unproductive')}); check the model and the agent, then resume"
+        )
+    return None
+
+
+def _dispatch(stats, policy, rng, executor, worker, run, in_flight, limits, clock) -> str | None:
+    """Start work until every worker is busy; returns a stop reason if the run should end."""
+    while len(in_flight) < executor.workers:
+        action = policy.decide(stats.snapshot(), rng)
+        if isinstance(action, Wait):
+            return None
+        if isinstance(action, Stop):
+            return f"the policy stopped: {action.reason}"
+        if isinstance(action, Evaluate):
+            if limits.max_evals is not None and stats.evals_done + stats.evals_in_flight >= limits.max_evals:
+                return None  # the last evaluations are in flight
+            task = stats.take_task(action.node, action.task)
+            pending = worker.begin("evaluation", action.node, task, clock())
+            future = executor.submit(worker.evaluation_job(pending.node, task, pending.token))
+        elif isinstance(action, Expand):
+            if limits.max_nodes is not None and stats.n_nodes + stats.pending_expansions >= limits.max_nodes:
+                return f"reached --max-nodes {limits.max_nodes}"
+            stats.start_expansion(action.node)
+            pending = worker.begin("expansion", action.node, None, clock())
+            failure = worker.pick_failure(action.node, rng)
+            future = executor.submit(worker.expansion_job(action.node, failure, pending.token, pending.ref))
+        else:  # pragma: no cover - a policy returned something that is not an Action
+            raise TypeError(f"policy {policy.name} returned {action!r}")
+        in_flight[future] = pending
+    return None
+
+
+def _record(run, stats, worker, pending: Started, future: Future, state, progress) -> None:
+    """Make one finished job durable, then let the policy see it."""
+    cost = worker.end(pending.token, pending.ref)
+    try:
+        result = future.result()
+        failure = None
+    except Exception as e:  # a job's own failure is recorded, never fatal to the loop
+        result = None
+        failure = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}"
+    if pending.kind == "evaluation":
+        _record_evaluation(run, stats, pending, result, failure, cost, state, progress)
+    else:
+        _record_expansion(run, stats, pending, result, failure, cost, state, progress)
+
+
+def _record_evaluation(run, stats, pending, result: EvalResult | None, failure, cost, state, progress):
+    if result is None:
+        result = EvalResult(Outcome.ERROR, 0.0, b"", "", reason=f"harness error: {failure}")
+    run.record_evaluation(
+        pending.node, pending.task, result.outcome, duration_s=result.duration_s, cost_usd=cost,
+        trajectory=result.trajectory, test_log=result.test_log, reason=result.reason,
+    )
+    stats.record_eval(pending.node, pending.task, result.outcome)
+    if result.outcome is Outcome.ERROR:
+        state["consecutive_errors"] += 1
+        state["last_error"] = (result.reason or "").splitlines()[0] if result.reason else "unknown"
+        progress.errors += 1
+    else:
+        state["consecutive_errors"] = 0
+    task_id = run.task_ids[pending.task]
+    progress.last = f"node {pending.node} on {task_id}: {result.outcome}"
+
+
+def _record_expansion(run, stats, pending, result: ExpansionResult | None, failure, cost, state, progress):
+    statement = result.problem_statement if result else ""
+    if result is None or result.tree is None:
+        stats.end_expansion(pending.node, failed=True)
+        reason = failure or (result.reason if result else "unknown")
+        run.record_failed_expansion(pending.node, problem_statement=statement, reason=reason, cost_usd=cost)
+        progress.last = f"expansion of node {pending.node} failed: {reason.splitlines()[0]}"
+        state["unproductive"] += 1
+        state["last_unproductive"] = reason.splitlines()[0]
+        return
+    stats.end_expansion(pending.node)
+    try:
+        status = NodeStatus.VALID if result.valid else NodeStatus.INVALID
+        node = run.add_node(
+            pending.node, result.tree, kind=NodeKind.EDIT, proposal=statement, status=status,
+            reason=result.reason, cost_usd=cost,
+            expansion={"problem_statement": statement, "cost_usd": cost, "reason": result.reason,
+                       "started_at": pending.started_at},
+        )
+    finally:
+        _remove_tree(result.tree)
+    child = stats.add_node(pending.node, valid=result.valid)
+    if child != node.id:  # pragma: no cover - the archive and the statistics disagree
+        raise RuntimeError(f"node id mismatch: archive {node.id}, statistics {child}")
+    progress.last = f"node {node.id} ({status}) from node {pending.node}"
+    if result.valid:
+        state["unproductive"] = 0
+    else:
+        state["unproductive"] += 1
+        state["last_unproductive"] = (result.reason or "invalid child").splitlines()[0]
+
+
+def _remove_tree(path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _drain(run, stats, worker, in_flight, state, progress, on_progress) -> int:
+    """First Ctrl-C: finish and record what is in flight. Second: abandon it (redone on resume)."""
+    progress.stopping = f"interrupted: finishing {len(in_flight)} jobs in flight (Ctrl-C again to abandon them)"
+    on_progress(progress)
+    try:
+        while in_flight:
+            done, _ = wait(list(in_flight), timeout=1.0, return_when=FIRST_COMPLETED)
+            for future in done:
+                _record(run, stats, worker, in_flight.pop(future), future, state, progress)
+            progress.busy = len(in_flight)
+            on_progress(progress)
+    except KeyboardInterrupt:
+        for pending in in_flight.values():
+            worker.end(pending.token, pending.ref)
+        return len(in_flight)
+    return 0
