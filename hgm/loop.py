@@ -178,7 +178,7 @@ def _record_evaluation(run, stats, pending, result: EvalResult | None, failure, 
 
 def _record_expansion(run, stats, pending, result: ExpansionResult | None, failure, cost, state, progress):
     statement = result.problem_statement if result else ""
-    if result is None or result.tree is None:
+    if result is None or (result.tree is None and result.commit is None):
         stats.end_expansion(pending.node, failed=True)
         reason = failure or (result.reason if result else "unknown")
         run.record_failed_expansion(pending.node, problem_statement=statement, reason=reason, cost_usd=cost)
@@ -190,13 +190,14 @@ def _record_expansion(run, stats, pending, result: ExpansionResult | None, failu
     try:
         status = NodeStatus.VALID if result.valid else NodeStatus.INVALID
         node = run.add_node(
-            pending.node, result.tree, kind=NodeKind.EDIT, proposal=statement, status=status,
-            reason=result.reason, cost_usd=cost,
+            pending.node, result.tree, commit=result.commit, kind=NodeKind.EDIT,
+            proposal=statement, status=status, reason=result.reason, cost_usd=cost,
             expansion={"problem_statement": statement, "cost_usd": cost, "reason": result.reason,
                        "started_at": pending.started_at},
         )
     finally:
-        _remove_tree(result.tree)
+        if result.tree is not None:
+            _remove_tree(result.tree)
     child = stats.add_node(pending.node, valid=result.valid)
     if child != node.id:  # pragma: no cover - the archive and the statistics disagree
         raise RuntimeError(f"node id mismatch: archive {node.id}, statistics {child}")

@@ -436,3 +436,15 @@ def test_run_killed_at_a_random_moment_opens_clean_with_every_evaluation_intact(
             assert run.artifact(ev.trajectory) == traj.encode()
             assert run.artifact(ev.test_log) == f"log {ev.node} {ev.task_index}".encode()
         run.tree_stats()  # replays without error
+
+
+def test_a_commit_prepared_off_the_driver_thread_is_recorded_as_the_child(archive_run: Run, tmp_path: Path):
+    tree = write_tree(tmp_path / "prepared", {"agent.py": "print('child')\n"})
+    sha = archive_run.prepare_commit(0, tree, "prepared change")
+    assert archive_run.nodes()[-1].id == 0  # objects only: no node yet
+    node = archive_run.add_node(0, None, commit=sha, kind=NodeKind.EDIT, proposal="prepared change")
+    assert node.commit == sha
+    assert archive_run.repo.commit_parents([sha])[sha] == [archive_run.node(0).commit]
+    assert check_run(archive_run.path) == []
+    with pytest.raises(ValueError, match="exactly one"):
+        archive_run.add_node(0, tree, commit=sha, kind=NodeKind.EDIT, proposal="both")

@@ -211,10 +211,24 @@ class Run:
             return list(self._conn().query(sql, params))
 
     # -- nodes ----------------------------------------------------------------------------
+    def prepare_commit(
+        self, parent: int, tree: Path, message: str, *, commit_time: int | None = None
+    ) -> str:
+        """Write ``tree`` as a commit object whose git parent is node ``parent``'s commit.
+
+        Only git objects are written (no ref, no row): content-addressed and unreferenced
+        until :meth:`add_node` records the sha, so worker threads may call this while the
+        driver goes on deciding. Returns the commit sha.
+        """
+        self._check_writable()
+        return self.repo.commit_tree(
+            tree, parent=self.node(int(parent)).commit, message=message, commit_time=commit_time
+        )
+
     def add_node(
         self,
         parent: int,
-        tree: Path,
+        tree: Path | None,
         *,
         kind: NodeKind,
         proposal: str,
@@ -224,12 +238,14 @@ class Run:
         meta: dict | None = None,
         expansion: dict | None = None,
         commit_time: int | None = None,
+        commit: str | None = None,
     ) -> Node:
         """Commit ``tree`` as a child of ``parent`` and record it (invalid children too).
 
         ``expansion`` (keys: problem_statement, cost_usd, reason, started_at) records the
         attempt that made the child, in the same transaction as the node. The commit
-        message is ``proposal``.
+        message is ``proposal``. Instead of ``tree``, ``commit`` may name a commit made
+        beforehand with :meth:`prepare_commit`.
         """
         self._check_writable()
         parent, kind, status = int(parent), NodeKind(kind), NodeStatus(status)
@@ -237,12 +253,11 @@ class Run:
             raise ValueError("only node 0 is the seed; children are edit or skill nodes")
         if unknown := set(expansion or {}) - _EXPANSION_KEYS:
             raise ValueError(f"unknown expansion keys: {sorted(unknown)}")
-        parent_sha = self.node(parent).commit
+        if (tree is None) == (commit is None):
+            raise ValueError("give exactly one of tree and commit")
         # The commit object is written outside the lock: it takes a few git processes and
         # needs no id, so gateway threads are not held up by it.
-        sha = self.repo.commit_tree(
-            tree, parent=parent_sha, message=proposal, commit_time=commit_time
-        )
+        sha = commit or self.prepare_commit(parent, tree, proposal, commit_time=commit_time)
         with self._lock:
             with self._write() as database:
                 node_id = database.execute("SELECT COALESCE(MAX(id), -1) + 1 FROM nodes")

@@ -9,6 +9,7 @@ carries exactly the cost of its own calls.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 import threading
@@ -129,7 +130,12 @@ class Worker:
                 raise
             if result.tree is None:
                 shutil.rmtree(dest, ignore_errors=True)
-            return result
+                return result
+            try:  # write the commit here, off the driver's thread; the driver records it
+                sha = self.run.prepare_commit(parent, dest, result.problem_statement)
+            finally:
+                shutil.rmtree(dest, ignore_errors=True)
+            return dataclasses.replace(result, tree=None, commit=sha)
 
         return job
 

@@ -34,13 +34,14 @@ class FailureCase:
 
 @dataclass(frozen=True)
 class ExpansionResult:
-    """A child tree (valid or not), or no child at all (``tree is None``) with a reason."""
+    """A child (valid or not) as a tree or an already written commit, or none (both None)."""
 
     problem_statement: str
     tree: Path | None
     valid: bool
     reason: str | None
     trajectory: bytes = b""
+    commit: str | None = None  # the child's commit, when the job has already written it
 
 
 def diagnose(gateway: Gateway, model: str, scope: Scope, failure: FailureCase | None) -> str:

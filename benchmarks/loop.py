@@ -1,0 +1,224 @@
+"""Loop benchmarks: orchestration overhead per evaluation, and worker utilization.
+
+1. Overhead. The real loop (archive, gateway, local sandbox, HGM policy) runs a trivial agent
+   (one call to a scripted instant model, then exit) on trivial tasks with one worker. The
+   time spent inside ``Sandbox.run`` is measured separately; what is left per evaluation is
+   the orchestration's own cost: policy, dispatch, checkout, hidden-test injection, recording.
+2. Utilization. Jobs with heterogeneous durations (lognormal) on 4 workers, scheduled by the
+   asynchronous loop and by a generation-synchronous scheduler (start one job per worker,
+   wait for all, repeat), in the same process on the same archive format. Utilization is the
+   time workers spent in jobs over workers x wall time.
+
+    python benchmarks/loop.py [--evals 40] [--jobs 400] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from concurrent.futures import ALL_COMPLETED, wait
+from pathlib import Path
+
+import numpy as np
+
+from hgm.archive import Run
+from hgm.executor.local import LocalExecutor
+from hgm.gateway import Gateway, get_backend
+from hgm.jobs import CostLedger, Started, Worker, WorkerSettings
+from hgm.jobs.evaluation import EvalResult
+from hgm.jobs.expansion import ExpansionResult
+from hgm.loop import Limits, _dispatch, _record, run_search
+from hgm.sandbox import get_sandbox
+from hgm.search import get_policy
+from hgm.types import Outcome, Task
+
+TRIVIAL_AGENT = '''
+import argparse, json, os, urllib.request
+p = argparse.ArgumentParser()
+for a in ("--workspace", "--task-file", "--trajectory", "--max-steps", "--model"):
+    p.add_argument(a)
+args = p.parse_args()
+req = urllib.request.Request(os.environ["HGM_GATEWAY_URL"] + "/chat/completions",
+    data=json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]}).encode(),
+    headers={"Authorization": "Bearer " + os.environ["HGM_TOKEN"], "Content-Type": "application/json"})
+reply = json.load(urllib.request.urlopen(req))
+json.dump({"steps": 1, "reply": reply["choices"][0]["message"]}, open(args.trajectory, "w"))
+'''
+
+
+def _trivial_world(root: Path, n_tasks: int) -> tuple[Path, list[Task]]:
+    agent = root / "agent"
+    (agent / "tests").mkdir(parents=True)
+    (agent / "run_agent.py").write_text(textwrap.dedent(TRIVIAL_AGENT))
+    (agent / "tests" / "test_ok.py").write_text("import unittest\nclass T(unittest.TestCase):\n    def test(self): pass\n")
+    tasks = []
+    for i in range(n_tasks):
+        d = root / "tasks" / f"t{i}"
+        (d / "workspace").mkdir(parents=True)
+        (d / "tests").mkdir()
+        (d / "workspace" / "a.py").write_text("x = 1\n")
+        (d / "tests" / "test_a.py").write_text("def test(): pass\n")
+        tasks.append(Task(f"t{i}", "do nothing", d / "workspace", d / "tests", "true", 60.0))
+    return agent, tasks
+
+
+class TimedSandbox:
+    """Wraps a sandbox and adds up the wall time spent inside ``run``."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.seconds, self._lock = inner, inner.name, 0.0, threading.Lock()
+
+    def run(self, spec, out_dir):
+        start = time.perf_counter()
+        try:
+            return self.inner.run(spec, out_dir)
+        finally:
+            with self._lock:
+                self.seconds += time.perf_counter() - start
+
+    def close(self):
+        self.inner.close()
+
+
+def measure_overhead(n_evals: int, sandbox_spec: str) -> dict:
+    with tempfile.TemporaryDirectory(prefix="hgm-bench-") as tmp:
+        root = Path(tmp)
+        agent, tasks = _trivial_world(root, n_evals)
+        run = Run.create(root / "run", agent, config={}, task_ids=[t.id for t in tasks])
+        sandbox = TimedSandbox(get_sandbox(sandbox_spec))
+        ledger = CostLedger(run)
+        gateway = Gateway(get_backend("scripted:echo"), socket_path=root / "gw.sock", recorder=ledger.record)
+        with gateway:
+            worker = Worker(run, sandbox, gateway, ledger, tasks, WorkerSettings(model="scripted:echo"))
+            # evals_per_node = every task: the root is evaluated on all of them, no expansion.
+            policy = get_policy(f"greedy?evals_per_node={n_evals}")
+            executor = LocalExecutor(1)
+            start = time.perf_counter()
+            run_search(run, policy, executor, worker, Limits(max_evals=n_evals))
+            wall = time.perf_counter() - start
+            executor.shutdown()
+        done = len(run.evaluations())
+        run.close()
+    return {
+        "evaluations": done,
+        "sandbox": sandbox.name,
+        "wall_s": wall,
+        "per_eval_ms": 1000 * wall / done,
+        "sandbox_per_eval_ms": 1000 * sandbox.seconds / done,
+        "overhead_per_eval_ms": 1000 * (wall - sandbox.seconds) / done,
+    }
+
+
+class SleepWorker:
+    """Jobs that only take time: durations drawn per job from a seeded lognormal."""
+
+    def __init__(self, run: Run, seed: int, tree: Path):
+        self.run, self.tree = run, tree
+        self.rng = np.random.default_rng(seed)
+        self.busy_s = 0.0
+        self._lock = threading.Lock()
+        self.gateway = type("NoGateway", (), {"spent_usd": 0.0, "budget_exhausted": False})()
+
+    def begin(self, kind, node, task, now):
+        return Started(kind, node, task, "", f"{kind}-{node}-{task}-{now}", now)
+
+    def end(self, token, ref):
+        return 0.0
+
+    def _sleep(self) -> float:
+        with self._lock:
+            d = float(min(self.rng.lognormal(np.log(0.15), 1.0), 2.0))
+        time.sleep(d)
+        with self._lock:
+            self.busy_s += d
+        return d
+
+    def evaluation_job(self, node, task, token):
+        def job():
+            d = self._sleep()
+            return EvalResult(Outcome.PASS if (node + task) % 3 else Outcome.FAIL, d, b"{}", "log")
+        return job
+
+    def expansion_job(self, parent, failure, token, ref):
+        def job():
+            self._sleep()
+            dest = Path(tempfile.mkdtemp(prefix="hgm-bench-child-"))
+            shutil.copytree(self.tree, dest, dirs_exist_ok=True)
+            (dest / "note.txt").write_text(ref)
+            sha = self.run.prepare_commit(parent, dest, "change")  # as real expansion jobs do
+            shutil.rmtree(dest)
+            return ExpansionResult("change", None, True, None, commit=sha)
+        return job
+
+    def pick_failure(self, node, rng):
+        return None
+
+
+def _generational(run, policy, executor, worker, n_jobs: int) -> None:
+    """Start one job per worker, wait for all of them, record, repeat."""
+    stats = run.tree_stats()
+    rng = np.random.default_rng(0)
+    state = {"consecutive_errors": 0, "unproductive": 0}
+    progress = type("P", (), {"last": "", "errors": 0})()
+    started = 0
+    while started < n_jobs:
+        in_flight = {}
+        _dispatch(stats, policy, rng, executor, worker, run, in_flight, Limits(), time.monotonic)
+        started += len(in_flight)
+        wait(list(in_flight), return_when=ALL_COMPLETED)
+        for future, pending in in_flight.items():
+            _record(run, stats, worker, pending, future, state, progress)
+
+
+def measure_utilization(n_jobs: int, workers: int = 4) -> dict:
+    out = {}
+    for name in ("async", "generational"):
+        with tempfile.TemporaryDirectory(prefix="hgm-bench-") as tmp:
+            root = Path(tmp)
+            (root / "seed").mkdir()
+            (root / "seed" / "agent.py").write_text("pass\n")
+            run = Run.create(root / "run", root / "seed", config={}, task_ids=[f"t{i}" for i in range(50)], durable=False)
+            worker = SleepWorker(run, seed=7, tree=root / "seed")
+            executor = LocalExecutor(workers)
+            policy = get_policy("hgm")
+            start = time.perf_counter()
+            if name == "async":
+                run_search(run, policy, executor, worker, Limits(max_evals=n_jobs))
+            else:
+                _generational(run, policy, executor, worker, n_jobs)
+            wall = time.perf_counter() - start
+            executor.shutdown()
+            out[name] = {"jobs": len(run.evaluations()) + len(run.nodes()) - 1, "wall_s": wall,
+                         "utilization": worker.busy_s / (workers * wall)}
+            run.close()
+    return {"workers": workers, **out}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--evals", type=int, default=40, help="evaluations for the overhead measurement")
+    ap.add_argument("--jobs", type=int, default=400, help="evaluations for the utilization measurement")
+    ap.add_argument("--sandbox", default="local", help="sandbox spec for the overhead measurement")
+    ap.add_argument("--json", action="store_true", help="print JSON")
+    args = ap.parse_args(argv)
+    result = {"overhead": measure_overhead(args.evals, args.sandbox), "utilization": measure_utilization(args.jobs)}
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    o, u = result["overhead"], result["utilization"]
+    print(f"overhead ({o['sandbox']}, {o['evaluations']} evaluations, 1 worker):")
+    print(f"  {o['per_eval_ms']:.1f} ms per evaluation, of which {o['sandbox_per_eval_ms']:.1f} ms in the sandbox")
+    print(f"  orchestration overhead: {o['overhead_per_eval_ms']:.1f} ms per evaluation")
+    print(f"utilization ({u['workers']} workers, lognormal job durations):")
+    for name in ("async", "generational"):
+        print(f"  {name:>12}: {100 * u[name]['utilization']:.1f}% busy, {u[name]['jobs']} jobs in {u[name]['wall_s']:.1f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
