@@ -1,6 +1,6 @@
 """Policy simulator: a synthetic self-improvement landscape for studying search policies.
 
-No LLM and no sandbox: every node carries a latent potential and a true pass rate (see
+No LLM and no sandbox: every node carries a true pass rate and a latent potential (see
 :mod:`hgm.sim.landscape` and docs/simulator.md), expansions and evaluations are random
 draws, and the real policies of :mod:`hgm.search` search it under the same budget.
 

@@ -1,26 +1,34 @@
 """The synthetic self-improvement landscape.
 
-Every agent version (node) carries two latent numbers, both on the logit scale:
+Every agent version (node) carries, on the logit scale:
 
-* ``q``, its *potential*: how good the agents it produces tend to be. Potential is
-  heritable: a child's potential is its parent's plus a random change.
 * ``s``, the logit of its *true pass rate* ``p = sigmoid(s)``: the chance that it solves a
   benchmark task. Evaluating a node on a task draws Bernoulli(p); tasks are exchangeable.
+* ``q``, its *potential* (metaproductivity): how much its children improve on it. A child's
+  expected pass-rate logit is its parent's plus the parent's potential.
+* ``xi``, its *improver trait*: a standard normal that is the part of potential its own
+  performance does not show.
 
-Expanding node x draws a child (``z1``, ``z2`` independent standard normals)::
+Expanding node x draws a child c (``z_eps``, ``z_xi`` independent standard normals)::
 
-    delta   = drift + sigma * z1                      # the change in potential
-    q_child = q_x + delta
-    s_child = q_x + drift + sigma * (cos(m*pi/2) * z1 + sin(m*pi/2) * z2)
+    s_c  = s_x + q_x + sigma * z_eps                        # improve by x's potential, plus luck
+    xi_c = rho * xi_x + sqrt(1 - rho^2) * z_xi              # the trait, heritability rho
+    q_c  = drift + tau * (cos(m*pi/2) * g(s_c) + sin(m*pi/2) * xi_c)
+    g(s) = 2 * tanh((s - s0) / (2 * scale))                 # standardised performance
 
-The mismatch knob ``m`` in [0, 1] sets how much a node's own pass rate says about its own
-potential: given the parent, ``corr(s_child, q_child) = cos(m*pi/2)``. At ``m = 0`` the
-two are the same quantity (``s_child == q_child`` exactly); at ``m = 1`` a child's pass
-rate reflects its *parent's* potential but carries nothing about its own change. The noise
-is centred on ``drift`` so that the distribution of a child's pass rate given its parent is
-``N(q_x + drift, sigma^2)`` for every ``m``: the knob changes only what pass rates reveal,
-never how good agents are. Under mismatch a node's potential shows in its descendants'
-results (its clade), not in its own. The seed agent (node 0) has ``q = s = q0``.
+The mismatch knob ``m`` in [0, 1] sets how much potential is a function of performance.
+At ``m = 0``, ``q = drift + tau * g(s)``: potential is a strictly increasing function of
+pass rate, so across all nodes of a tree the two rank identically (the best performer is the
+best parent). At ``m = 1``, ``q = drift + tau * xi``; with the default ``rho = 0`` the trait is
+drawn afresh for every node, so across a tree potential is unrelated to pass rate. In
+between, the correlation over a tree falls steadily with ``m``. Whatever ``m``, a node's
+potential shows in its children's pass rates (their clade), and given the parent's values the
+law of a child's pass-rate logit is ``N(s_x + q_x, sigma^2)``.
+
+``g`` is the linear standardisation ``(s - s0) / scale``, softly clipped at +-2 standard units
+(the range the trait occupies 95% of the time), so potential stays within ``drift +- 2 tau``
+at ``m = 0`` and a strong agent cannot compound its lead without bound. The seed agent (node
+0) has ``s = s0`` and a trait drawn like any other.
 
 With probability ``p_invalid`` an expansion yields an invalid child (it fails its
 self-check): it has no latent values, cannot be evaluated or expanded, and is paid for
@@ -43,26 +51,29 @@ POLICY_STREAM = 0
 """Stream of the generator handed to the policy's ``decide`` at each step."""
 WORLD_STREAM = 1
 """Stream of the per-node generators the world is drawn from."""
+G_LIMIT = 2.0
+"""Soft bound of the standardised performance ``g``, in standard units."""
 
 
 @dataclass(frozen=True)
 class SimParams:
     """Parameters of the landscape and of one simulated run. The same for every policy.
 
-    Defaults were fixed from what a self-improvement run looks like, before comparing any
-    policies (docs/simulator.md gives the reasoning for each):
+    Defaults were fixed before comparing any policies; docs/simulator.md gives the reason
+    for each.
 
     * ``budget``: run length in evaluation units; one evaluation of one node on one task
       costs 1. The run stops once this much has been spent.
-    * ``expand_cost``: what one expansion costs in evaluation units (3: an expansion is a
-      diagnosis LLM call, one agent session on the agent's own source, usually longer than
-      a benchmark task, and a self-check in a sandbox).
-    * ``mismatch``: the knob ``m`` in [0, 1]; see the module docstring.
-    * ``q0``: the seed agent's potential and pass-rate logit (-1.0: pass rate 0.27).
-    * ``drift``: mean change of potential per expansion, in logits (-0.2: most edits are
-      neutral or slightly harmful; progress comes from the upper tail).
-    * ``sigma``: spread of that change, in logits (0.5: about +-10 points of pass rate per
-      edit near the seed's level).
+    * ``expand_cost``: what one expansion costs in evaluation units (3).
+    * ``mismatch``: the knob ``m`` in [0, 1]; see the module docstring (0.7).
+    * ``s0``: the seed agent's pass-rate logit (-1.0: pass rate 0.27).
+    * ``drift``: mean potential: the expected change of pass-rate logit per edit of an agent
+      of average potential (-0.2: most edits are neutral or slightly harmful).
+    * ``tau``: spread (standard deviation) of potential between agents, in logits (0.5).
+    * ``sigma``: spread of one edit's luck, in logits (0.5).
+    * ``scale``: the logit distance from the seed that counts as one standard unit of
+      performance in ``g`` (1.0).
+    * ``rho``: heritability of the improver trait, in [-1, 1] (0.0).
     * ``p_invalid``: chance that an expansion yields an invalid child (0.1).
     * ``n_tasks``: number of benchmark tasks; each node can be evaluated once per task (50).
     """
@@ -70,9 +81,12 @@ class SimParams:
     budget: int = 400
     expand_cost: int = 3
     mismatch: float = 0.7
-    q0: float = -1.0
+    s0: float = -1.0
     drift: float = -0.2
+    tau: float = 0.5
     sigma: float = 0.5
+    scale: float = 1.0
+    rho: float = 0.0
     p_invalid: float = 0.1
     n_tasks: int = 50
 
@@ -83,8 +97,12 @@ class SimParams:
             raise ValueError(f"p_invalid must be in [0, 1), got {self.p_invalid}")
         if self.budget < 0 or self.expand_cost < 0 or self.n_tasks < 1:
             raise ValueError("budget and expand_cost must be >= 0 and n_tasks >= 1")
-        if self.sigma < 0:
-            raise ValueError(f"sigma must be >= 0, got {self.sigma}")
+        if self.sigma < 0 or self.tau < 0:
+            raise ValueError(f"sigma and tau must be >= 0, got {self.sigma}, {self.tau}")
+        if not self.scale > 0:
+            raise ValueError(f"scale must be > 0, got {self.scale}")
+        if not -1.0 <= self.rho <= 1.0:
+            raise ValueError(f"rho must be in [-1, 1], got {self.rho}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -92,21 +110,21 @@ class SimParams:
 
 @dataclass(frozen=True)
 class Latent:
-    """A node's latent values: potential ``q`` and true pass rate ``p`` (``s`` its logit).
-
-    An invalid node has ``valid=False`` and NaN values.
+    """A node's latent values: pass-rate logit ``s`` (``p`` the pass rate), potential ``q``
+    and improver trait ``xi``. An invalid node has ``valid=False`` and NaN values.
     """
 
     valid: bool
-    q: float
     s: float
+    q: float
+    xi: float
 
     @property
     def p(self) -> float:
         return sigmoid(self.s)
 
 
-INVALID = Latent(valid=False, q=math.nan, s=math.nan)
+INVALID = Latent(valid=False, s=math.nan, q=math.nan, xi=math.nan)
 
 
 def sigmoid(x: float) -> float:
@@ -136,36 +154,47 @@ def node_rng(seed: int, path: tuple[int, ...]) -> np.random.Generator:
     return np.random.default_rng([seed, WORLD_STREAM, len(path), *path])
 
 
-def root(params: SimParams) -> Latent:
-    """The seed agent: potential and pass-rate logit both ``q0``."""
-    return Latent(valid=True, q=params.q0, s=params.q0)
+def standardise(s: float, params: SimParams) -> float:
+    """``g(s)``: performance in standard units from the seed, softly clipped at +-2.
 
-
-def child_from_normals(q_parent: float, z1: float, z2: float, params: SimParams) -> Latent:
-    """A valid child of a parent with potential ``q_parent``, from two standard normals.
-
-    Split out from :func:`draw_child` so the formula can be checked on chosen draws.
+    Strictly increasing, so at ``m = 0`` potential orders nodes exactly as pass rate does.
     """
+    return G_LIMIT * math.tanh((s - params.s0) / (G_LIMIT * params.scale))
+
+
+def potential(s: float, xi: float, params: SimParams) -> float:
+    """A node's potential from its pass-rate logit and its trait, under the mismatch knob."""
     angle = params.mismatch * math.pi / 2
     # cos(pi/2) is 6e-17, not 0: pin it so that m = 1 means exactly "unrelated".
     c = 0.0 if params.mismatch == 1 else math.cos(angle)
-    delta = params.drift + params.sigma * z1
-    q = q_parent + delta
-    # Same association as q, so that at m = 0 (c = 1, sin = 0) s equals q bit for bit.
-    s = q_parent + (params.drift + params.sigma * (c * z1 + math.sin(angle) * z2))
-    return Latent(valid=True, q=q, s=s)
+    return params.drift + params.tau * (c * standardise(s, params) + math.sin(angle) * xi)
 
 
-def draw_child(q_parent: float, rng: np.random.Generator, params: SimParams) -> Latent:
-    """Draw the result of expanding a node with potential ``q_parent``.
+def root(params: SimParams, xi: float) -> Latent:
+    """The seed agent: pass-rate logit ``s0`` and improver trait ``xi``."""
+    return Latent(valid=True, s=params.s0, q=potential(params.s0, xi, params), xi=xi)
 
-    Always consumes the same three draws (validity, z1, z2), so a run's randomness does
-    not depend on which branch was taken.
+
+def child_from_normals(parent: Latent, z_eps: float, z_xi: float, params: SimParams) -> Latent:
+    """A valid child of ``parent`` from two standard normals (its luck and its new trait).
+
+    Split out from :func:`draw_child` so the formula can be checked on chosen draws.
     """
-    u, z1, z2 = rng.random(), rng.standard_normal(), rng.standard_normal()
+    s = parent.s + parent.q + params.sigma * z_eps
+    xi = params.rho * parent.xi + math.sqrt(1.0 - params.rho**2) * z_xi
+    return Latent(valid=True, s=s, q=potential(s, xi, params), xi=xi)
+
+
+def draw_child(parent: Latent, rng: np.random.Generator, params: SimParams) -> Latent:
+    """Draw the result of expanding ``parent``.
+
+    Always consumes the same three draws (validity, luck, trait), so a run's randomness
+    does not depend on which branch was taken.
+    """
+    u, z_eps, z_xi = rng.random(), rng.standard_normal(), rng.standard_normal()
     if u < params.p_invalid:
         return INVALID
-    return child_from_normals(q_parent, float(z1), float(z2), params)
+    return child_from_normals(parent, float(z_eps), float(z_xi), params)
 
 
 @dataclass(frozen=True)
@@ -189,10 +218,11 @@ class World:
     """The random world of one seed: a fixed, unbounded tree of would-be agents.
 
     The k-th child of a node, and its result on each task, are drawn from
-    :func:`node_rng` of its path only. So every policy run with the same seed meets the
-    same agents when it expands the same nodes (common random numbers: differences between
-    policies are not drowned by differences between worlds), and a resumed run rebuilds
-    every node exactly from its position in the tree.
+    :func:`node_rng` of its path only (and its parent's latent values, themselves fixed by
+    the parent's path). So every policy run with the same seed meets the same agents when it
+    expands the same nodes (common random numbers: differences between policies are not
+    drowned by differences between worlds), and a resumed run rebuilds every node exactly
+    from its position in the tree.
     """
 
     def __init__(self, seed: int, params: SimParams):
@@ -201,7 +231,8 @@ class World:
 
     def root(self) -> NodeDraw:
         rng = node_rng(self.seed, ())
-        return NodeDraw((), root(self.params), rng.random(self.params.n_tasks))
+        lat = root(self.params, float(rng.standard_normal()))
+        return NodeDraw((), lat, rng.random(self.params.n_tasks))
 
     def child(self, parent: NodeDraw, ordinal: int) -> NodeDraw:
         """The ``ordinal``-th child (0-based, invalid ones counted) of ``parent``."""
@@ -209,5 +240,5 @@ class World:
             raise ValueError(f"node at {parent.path} is invalid and cannot be expanded")
         path = (*parent.path, ordinal)
         rng = node_rng(self.seed, path)
-        lat = draw_child(parent.latent.q, rng, self.params)
+        lat = draw_child(parent.latent, rng, self.params)
         return NodeDraw(path, lat, rng.random(self.params.n_tasks) if lat.valid else None)

@@ -2,9 +2,9 @@
 
 Every node is a real commit of a tiny placeholder tree (a file with its latent values),
 with author and committer dates pinned to ``BASE_TIME + step``, so commit shas depend on
-nothing but the run's seed, policy and parameters. Node meta holds ``{"q", "s", "p",
+nothing but the run's seed, policy and parameters. Node meta holds ``{"s", "p", "q", "xi",
 "step"}`` (``None`` values on invalid nodes); the seed node's meta is empty, its values
-being ``q0`` from the parameters. On resume every node is drawn again from the world at its
+being drawn from the world like every node's. On resume every node is drawn again from the world at its
 place in the tree and must match its recorded meta. The run's config.yaml holds the simulator
 settings under ``simulator``; a run is resumed only when they match.
 """
@@ -159,5 +159,5 @@ def _write_tree(scratch: Path, content: dict) -> None:
 
 def _meta(lat: Latent, step: int | None) -> dict:
     if not lat.valid:
-        return {"q": None, "s": None, "p": None, "step": step}
-    return {"q": lat.q, "s": lat.s, "p": lat.p, "step": step}
+        return {"s": None, "p": None, "q": None, "xi": None, "step": step}
+    return {"s": lat.s, "p": lat.p, "q": lat.q, "xi": lat.xi, "step": step}

@@ -82,7 +82,8 @@ def demo(seed: int = 0, budget: int = DEMO_BUDGET, mismatch: float = 0.7) -> Gro
     head = Text.assemble(
         ("HGM on the synthetic landscape", "bold"),
         f" · mismatch {mismatch:g} · budget {budget} · seed {seed}\n",
-        ("a/b: own passes/evals · p: true pass rate · q: potential (logit) · clade a/b", "dim"),
+        ("a/b: own passes/evals · p: true pass rate · q: potential (mean gain of a child, ", "dim"),
+        ("logits) · clade a/b", "dim"),
     )
     tail = Text.assemble(
         ("final agent: ", "bold"),

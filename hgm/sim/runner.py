@@ -33,8 +33,8 @@ FINAL_LEVEL = 0.95
 class SimResult:
     """The outcome of one simulated run.
 
-    Per-node arrays are indexed by node id (length ``n_nodes``). ``p`` and ``q`` are NaN on
-    invalid nodes. ``signal`` is the policy's selection signal (see
+    Per-node arrays are indexed by node id (length ``n_nodes``). ``s`` (pass-rate logit),
+    ``p`` (pass rate) and ``q`` (potential) are NaN on invalid nodes. ``signal`` is the policy's selection signal (see
     :func:`hgm.sim.metrics.selection_signal`), ``clade_quality`` the mean true pass rate over
     each node's clade in the final tree. ``final_node`` is the node the shared final-agent
     rule picks and ``final_p`` its TRUE pass rate.
@@ -56,6 +56,7 @@ class SimResult:
     stop_reason: str
     parent: np.ndarray = field(repr=False)
     valid: np.ndarray = field(repr=False)
+    s: np.ndarray = field(repr=False)
     q: np.ndarray = field(repr=False)
     p: np.ndarray = field(repr=False)
     own_pass: np.ndarray = field(repr=False)
@@ -101,7 +102,7 @@ def simulate_run(
 
     ``policy_spec`` is a policy spec (``"hgm"``, ``"greedy"``, ``"hgm?alpha=0.6"``) or a
     policy object. With ``out``, the run is written there in the archive format (every
-    node a commit, node meta ``{"q", "s", "p", "step"}``, every evaluation with its
+    node a commit, node meta ``{"s", "p", "q", "xi", "step"}``, every evaluation with its
     outcome); if ``out`` already holds a partial run of the same policy, seed and
     parameters it is resumed and finishes exactly as an uninterrupted run would.
     """
@@ -172,6 +173,7 @@ def _result(spec: str, seed: int, params: SimParams, state: RunState, reason: st
     snap = state.stats.snapshot().copy()
     n = snap.n_nodes
     latent = [d.latent for d in state.nodes]
+    s = np.array([lat.s for lat in latent], dtype=float)
     q = np.array([lat.q for lat in latent], dtype=float)
     p = np.array([lat.p if lat.valid else np.nan for lat in latent], dtype=float)
     valid = snap.valid.copy()
@@ -182,7 +184,7 @@ def _result(spec: str, seed: int, params: SimParams, state: RunState, reason: st
     choice = final_agent(snap, min_evals=FINAL_MIN_EVALS, level=FINAL_LEVEL)
     final_node = 0 if choice is None else int(choice.node)
     arrays = dict(
-        parent=snap.parent, valid=valid, q=q, p=p, own_pass=snap.own_pass,
+        parent=snap.parent, valid=valid, s=s, q=q, p=p, own_pass=snap.own_pass,
         own_fail=snap.own_fail, clade_pass=snap.clade_pass, clade_fail=snap.clade_fail,
         signal=signal, clade_quality=quality,
     )  # fmt: skip
