@@ -30,10 +30,11 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _open(path: Path):
+    """Open a run for viewing: read-only, so a view never migrates or repairs a live run."""
     from hgm.archive import ArchiveError, Run
 
     try:
-        return Run.open(path)
+        return Run.open(path, readonly=True)
     except ArchiveError as e:
         raise _fail(str(e)) from None
 
@@ -87,8 +88,20 @@ def run(
     if outcome.interrupted:
         lost = f" ({outcome.abandoned} unfinished jobs will be redone)" if outcome.abandoned else ""
         console.print(f"to continue{lost}: [bold]hgm run --resume {target}[/]")
-    best(target, None, False)
+    _print_best(target)
     console.print(f"more: hgm tree {target} · hgm status {target} · hgm check {target}")
+
+
+def _print_best(run_dir: Path) -> None:
+    from hgm.views import best_choice, choice_dict
+
+    run = _open(run_dir)
+    choice = best_choice(run)
+    if choice is None:
+        console.print("no agent has been evaluated yet")
+        return
+    data = choice_dict(choice) | {"commit": run.node(choice.node).commit, "run": str(run_dir)}
+    console.print(render.best(data))
 
 
 @app.command()

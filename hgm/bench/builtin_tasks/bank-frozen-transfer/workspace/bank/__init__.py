@@ -1,0 +1,1 @@
+"""A tiny core-banking model: accounts, a journal of postings, tellers and transfers."""

@@ -1,0 +1,1 @@
+"""A chat bot framework: commands, per-channel aliases and a dispatcher."""

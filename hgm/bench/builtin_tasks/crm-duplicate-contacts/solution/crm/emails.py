@@ -1,0 +1,14 @@
+"""E-mail address helpers."""
+
+import re
+
+_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalize_email(address):
+    """The canonical form of an address, used as the customer key."""
+    return address.strip().lower()
+
+
+def is_valid_email(address):
+    return bool(_SHAPE.match(address.strip()))

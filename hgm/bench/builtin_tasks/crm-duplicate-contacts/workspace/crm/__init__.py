@@ -1,0 +1,1 @@
+"""A tiny customer database: import, look-up and statistics."""

@@ -1,0 +1,1 @@
+"""Course grading: a policy (grades.policy) applied to score sheets (grades.report)."""

@@ -1,0 +1,1 @@
+"""A small client-side HTTP response cache that honours Cache-Control."""

@@ -1,0 +1,1 @@
+"""Cellular automata in the Game of Life family, on bounded or wrapping boards."""

@@ -1,0 +1,1 @@
+"""Latency and error statistics from web server access logs."""

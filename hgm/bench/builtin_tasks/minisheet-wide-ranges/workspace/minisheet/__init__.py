@@ -1,0 +1,1 @@
+"""A tiny spreadsheet engine: cells, formulas and recalculation."""

@@ -1,0 +1,1 @@
+"""A small package manager: version constraints, a resolver and an installer plan."""

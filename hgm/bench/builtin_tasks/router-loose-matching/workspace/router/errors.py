@@ -1,0 +1,2 @@
+class RouteError(ValueError):
+    """A route pattern is malformed."""

@@ -1,0 +1,1 @@
+"""A small web shop's pricing core. Amounts are integer cents."""

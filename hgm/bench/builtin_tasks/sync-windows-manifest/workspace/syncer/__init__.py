@@ -1,0 +1,1 @@
+"""One-way folder sync: compare a local folder with the remote manifest, plan uploads."""
