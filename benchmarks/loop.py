@@ -30,7 +30,7 @@ import numpy as np
 from hgm.archive import Run
 from hgm.executor.local import LocalExecutor
 from hgm.gateway import Gateway, get_backend
-from hgm.jobs import CostLedger, Started, Worker, WorkerSettings
+from hgm.jobs import Charge, CostLedger, Started, Worker, WorkerSettings
 from hgm.jobs.evaluation import EvalResult
 from hgm.jobs.expansion import ExpansionResult
 from hgm.loop import Limits, _dispatch, _record, run_search
@@ -129,7 +129,7 @@ class SleepWorker:
         return Started(kind, node, task, "", f"{kind}-{node}-{task}-{now}", now)
 
     def end(self, token, ref):
-        return 0.0
+        return Charge()
 
     def _sleep(self) -> float:
         with self._lock:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -90,6 +92,11 @@ def run(
         console.print(f"to continue{lost}: [bold]hgm run --resume {target}[/]")
     _print_best(target)
     console.print(f"more: hgm tree {target} · hgm status {target} · hgm check {target}")
+    if outcome.abandoned:
+        # Abandoned jobs still occupy worker threads, which Python would wait for at exit;
+        # their sandboxes die with this process and the resume redoes their work.
+        sys.stdout.flush()
+        os._exit(130)
 
 
 def _print_best(run_dir: Path) -> None:

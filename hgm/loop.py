@@ -9,6 +9,9 @@ double-counting anything (work that was in flight is simply redone).
 
 from __future__ import annotations
 
+import dataclasses
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -19,7 +22,7 @@ import numpy as np
 
 from hgm.archive import Run
 from hgm.executor import Executor
-from hgm.jobs import Started, Worker
+from hgm.jobs import Charge, Started, Worker
 from hgm.jobs.evaluation import EvalResult
 from hgm.jobs.expansion import ExpansionResult
 from hgm.search import Evaluate, Expand, Policy, Stop, TreeStats, Wait
@@ -77,8 +80,15 @@ def run_search(
     state = {"consecutive_errors": 0, "unproductive": 0}
     stop_reason: str | None = None
     started = clock()
-    try:
+    with Interrupts() as interrupts:
         while True:
+            if interrupts.count >= 2:  # Ctrl-C twice: leave in-flight work to the resume
+                for pending in in_flight.values():
+                    worker.end(pending.token, pending.ref)
+                return SearchSummary("interrupted", True, len(in_flight))
+            if interrupts.count == 1 and stop_reason is None:
+                stop_reason = (f"interrupted: finishing {len(in_flight)} jobs in flight "
+                               "(Ctrl-C again to leave them to the resume)")
             stop_reason = stop_reason or _limit_reached(stats, limits, worker, state, started, clock)
             if stop_reason is None:
                 stop_reason = _dispatch(stats, policy, rng, executor, worker, run, in_flight, limits, clock)
@@ -87,13 +97,36 @@ def run_search(
             on_progress(progress)
             if not in_flight:
                 break
-            done, _ = wait(list(in_flight), timeout=1.0, return_when=FIRST_COMPLETED)
+            done, _ = wait(list(in_flight), timeout=0.25, return_when=FIRST_COMPLETED)
             for future in done:
                 _record(run, stats, worker, in_flight.pop(future), future, state, progress)
-    except KeyboardInterrupt:
-        abandoned = _drain(run, stats, worker, in_flight, state, progress, on_progress)
-        return SearchSummary("interrupted", True, abandoned)
+    if interrupts.count:
+        return SearchSummary("interrupted", True, 0)
     return SearchSummary(stop_reason or "done", False, 0)
+
+
+class Interrupts:
+    """Counts Ctrl-C (SIGINT) instead of raising, so a result is never half-recorded.
+
+    Installed only in the main thread (signal handlers can live nowhere else); elsewhere the
+    count stays 0 and the default behaviour is untouched.
+    """
+
+    def __init__(self):
+        self.count = 0
+        self._previous = None
+
+    def _handle(self, signum, frame) -> None:
+        self.count += 1
+
+    def __enter__(self) -> Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def _limit_reached(stats, limits, worker, state, started, clock) -> str | None:
@@ -145,7 +178,7 @@ def _dispatch(stats, policy, rng, executor, worker, run, in_flight, limits, cloc
 
 def _record(run, stats, worker, pending: Started, future: Future, state, progress) -> None:
     """Make one finished job durable, then let the policy see it."""
-    cost = worker.end(pending.token, pending.ref)
+    charge = worker.end(pending.token, pending.ref)
     try:
         result = future.result()
         failure = None
@@ -153,16 +186,22 @@ def _record(run, stats, worker, pending: Started, future: Future, state, progres
         result = None
         failure = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}"
     if pending.kind == "evaluation":
-        _record_evaluation(run, stats, pending, result, failure, cost, state, progress)
+        _record_evaluation(run, stats, pending, result, failure, charge, state, progress)
     else:
-        _record_expansion(run, stats, pending, result, failure, cost, state, progress)
+        _record_expansion(run, stats, pending, result, failure, charge.cost_usd, state, progress)
 
 
-def _record_evaluation(run, stats, pending, result: EvalResult | None, failure, cost, state, progress):
+def _record_evaluation(run, stats, pending, result: EvalResult | None, failure, charge: Charge, state, progress):
     if result is None:
         result = EvalResult(Outcome.ERROR, 0.0, b"", "", reason=f"harness error: {failure}")
+    elif result.outcome is Outcome.FAIL and charge.model_errors:
+        # The model let the agent down (provider errors, timeouts): not the agent's failure.
+        result = dataclasses.replace(
+            result, outcome=Outcome.ERROR,
+            reason=f"the model failed during the evaluation: {charge.model_errors[0]}",
+        )
     run.record_evaluation(
-        pending.node, pending.task, result.outcome, duration_s=result.duration_s, cost_usd=cost,
+        pending.node, pending.task, result.outcome, duration_s=result.duration_s, cost_usd=charge.cost_usd,
         trajectory=result.trajectory, test_log=result.test_log, reason=result.reason,
     )
     stats.record_eval(pending.node, pending.task, result.outcome)
@@ -213,21 +252,3 @@ def _remove_tree(path) -> None:
     import shutil
 
     shutil.rmtree(path, ignore_errors=True)
-
-
-def _drain(run, stats, worker, in_flight, state, progress, on_progress) -> int:
-    """First Ctrl-C: finish and record what is in flight. Second: abandon it (redone on resume)."""
-    progress.stopping = f"interrupted: finishing {len(in_flight)} jobs in flight (Ctrl-C again to abandon them)"
-    on_progress(progress)
-    try:
-        while in_flight:
-            done, _ = wait(list(in_flight), timeout=1.0, return_when=FIRST_COMPLETED)
-            for future in done:
-                _record(run, stats, worker, in_flight.pop(future), future, state, progress)
-            progress.busy = len(in_flight)
-            on_progress(progress)
-    except KeyboardInterrupt:
-        for pending in in_flight.values():
-            worker.end(pending.token, pending.ref)
-        return len(in_flight)
-    return 0

@@ -29,13 +29,26 @@ from hgm.sandbox import Sandbox
 from hgm.types import Outcome, Task
 
 
+@dataclass(frozen=True)
+class Charge:
+    """What a finished job's LLM calls amounted to."""
+
+    cost_usd: float = 0.0
+    model_errors: tuple[str, ...] = ()  # calls the model or gateway failed (not the agent's bad requests)
+
+
 class CostLedger:
-    """The gateway's recorder: logs each call to the archive and sums cost per scope ref."""
+    """The gateway's recorder: logs each call to the archive and sums cost per scope ref.
+
+    It also notes calls that failed on the model's side, so that a job the model let down is
+    retried as an infrastructure error instead of being counted as the agent's failure.
+    """
 
     def __init__(self, run: Run):
         self._run = run
         self._lock = threading.Lock()
         self._by_ref: dict[str, float] = defaultdict(float)
+        self._errors: dict[str, list[str]] = defaultdict(list)
 
     def record(self, call: LLMCall) -> None:
         self._run.log_llm_call(
@@ -46,10 +59,12 @@ class CostLedger:
         )
         with self._lock:
             self._by_ref[call.scope.ref or ""] += call.cost_usd
+            if call.error and not call.error.startswith("BadRequest"):
+                self._errors[call.scope.ref or ""].append(call.error)
 
-    def pop(self, ref: str) -> float:
+    def pop(self, ref: str) -> Charge:
         with self._lock:
-            return self._by_ref.pop(ref, 0.0)
+            return Charge(self._by_ref.pop(ref, 0.0), tuple(self._errors.pop(ref, ())))
 
 
 @dataclass(frozen=True)
@@ -88,8 +103,8 @@ class Worker:
         token = self.gateway.issue_token(Scope(kind=kind, node=node, ref=ref, task=task_id))
         return Started(kind, node, task, token, ref, now)
 
-    def end(self, token: str, ref: str) -> float:
-        """Revoke the job's token and return the dollars its LLM calls cost."""
+    def end(self, token: str, ref: str) -> Charge:
+        """Revoke the job's token and return what its LLM calls cost."""
         self.gateway.revoke(token)
         return self.ledger.pop(ref)
 
