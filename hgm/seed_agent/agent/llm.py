@@ -7,7 +7,8 @@ import time
 import urllib.error
 import urllib.request
 
-RETRY_STATUSES = {429, 500, 502, 503, 504}
+# 502 is left out: the gateway answers it for a model error it has already retried.
+RETRY_STATUSES = {429, 500, 503, 504}
 MAX_RETRY_AFTER_S = 30.0
 
 
