@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 APT_PACKAGES := bubblewrap git python3 python-is-python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MODEL ?=
-RUN_ARGS ?=
+# A real model costs money: make run stops at these limits unless RUN_ARGS says otherwise.
+RUN_ARGS ?= --max-usd 2 --max-evals 100
 
 .PHONY: setup system-packages venv test lint run clean
 

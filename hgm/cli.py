@@ -83,6 +83,9 @@ def run(
             config = load_config(config_file, overrides)
         target = resume or out or default_out()
         console.print(f"run folder: [bold]{target}[/]")
+        if not any((config.max_evals, config.max_usd, config.max_hours, config.max_nodes)):
+            err_console.print("[yellow]warning:[/] no budget is set (--max-evals, --max-usd, "
+                              "--max-hours, --max-nodes): the run goes on until Ctrl-C")
         outcome = start_run(config, target, resume=resume is not None, console=console)
     except (ConfigError, ArchiveError) as e:
         raise _fail(str(e)) from None
