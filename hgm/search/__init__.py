@@ -5,7 +5,9 @@ and reads no clock; all randomness comes from the ``rng`` it is given, so the sa
 and the same generator state give the same action.
 
 Policies are named by string (``"hgm"``, ``"dgm"``, ``"greedy"``, ``"random"``), optionally
-with parameters: ``"hgm?alpha=0.6&sharpen=1"``.
+with parameters: ``"hgm?alpha=0.6&sharpen=1"``. Any policy takes staged evaluation as the
+parameter ``staged=STAGE1,THRESHOLD[,STAGE2]`` (``"hgm?staged=5,0.4"``; see
+:mod:`hgm.search.staged`).
 """
 
 from __future__ import annotations
@@ -66,9 +68,11 @@ POLICIES: dict[str, str] = {
 
 
 def get_policy(spec: str) -> Policy:
-    """Build a policy from a spec such as ``"hgm"`` or ``"hgm?alpha=0.5"``.
+    """Build a policy from a spec such as ``"hgm"``, ``"hgm?alpha=0.5"`` or
+    ``"hgm?staged=5,0.4"``.
 
-    Parameter values are parsed as numbers where they look like numbers.
+    Parameter values are parsed as numbers where they look like numbers. ``staged`` is
+    taken off and wraps the policy in :class:`hgm.search.staged.StagedPolicy`.
     """
     name, _, query = spec.partition("?")
     if name not in POLICIES:
@@ -76,10 +80,16 @@ def get_policy(spec: str) -> Policy:
     module_name, _, cls_name = POLICIES[name].partition(":")
     cls = getattr(importlib.import_module(module_name), cls_name)
     params = {k: _number(v) for k, v in parse_qsl(query, strict_parsing=bool(query))}
+    staged = params.pop("staged", None)
     try:
-        return cls(**params)
+        policy = cls(**params)
     except TypeError as e:
         raise ValueError(f"bad parameters for policy {name!r}: {e}") from None
+    if staged is None:
+        return policy
+    from hgm.search.staged import parse_staged
+
+    return parse_staged(policy, str(staged))
 
 
 def _number(text: str) -> int | float | str:

@@ -20,16 +20,15 @@ from hgm.search.tree import Snapshot
 
 
 @dataclass(frozen=True)
-class GreedyPolicy:
-    """Best-own-mean expansion after a fixed evaluation quota.
+class QuotaPolicy:
+    """Evaluate every valid node up to a quota first, then expand a parent that ``choose`` picks.
 
     Parameters:
-        evals_per_node: evaluations every valid node (the root too) receives before the
-            policy expands; capped at the number of tasks.
+        evals_per_node: evaluations every valid node (the root too) receives before it can
+            be a parent; capped at the number of tasks.
     """
 
     evals_per_node: int = 5
-    name: str = "greedy"
 
     def __post_init__(self) -> None:
         if self.evals_per_node < 0:
@@ -43,10 +42,28 @@ class GreedyPolicy:
         parents = evaluated_nodes(snap, quota)
         if parents.size == 0:
             return wait_or_stop(snap, "no valid node to expand")
+        return Expand(self.choose(snap, parents, rng))
+
+    def choose(self, snap: Snapshot, parents: np.ndarray, rng: np.random.Generator) -> int:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class GreedyPolicy(QuotaPolicy):
+    """Best-own-mean expansion after a fixed evaluation quota.
+
+    Parameters:
+        evals_per_node: evaluations every valid node (the root too) receives before the
+            policy expands; capped at the number of tasks.
+    """
+
+    name: str = "greedy"
+
+    def choose(self, snap: Snapshot, parents: np.ndarray, rng: np.random.Generator) -> int:
         done = snap.own_pass[parents] + snap.own_fail[parents]
         mean = snap.own_pass[parents] / np.maximum(done, 1)
         best = parents[mean == mean.max()]
-        return Expand(int(best[rng.integers(best.size)] if best.size > 1 else best[0]))
+        return int(best[rng.integers(best.size)] if best.size > 1 else best[0])
 
 
 def owed_evaluation(snap: Snapshot, quota: int | np.ndarray) -> Evaluate | None:
