@@ -5,8 +5,13 @@ by string:
 
 - ``"builtin"``: the tasks shipped inside the package (``hgm/bench/builtin_tasks/``);
 - ``"dir:PATH"``: a folder of task folders in the ``dir`` format (see docs/tasks.md);
+- ``"polyglot:PATH[?languages=python,go&subset=a,b]"``: a local checkout of Aider's
+  polyglot-benchmark (docs/benchmarks.md);
 - any of them with a subset: ``"builtin?ids=a,b"`` (those tasks, in that order) or
   ``"builtin?sample=10&seed=0"`` (a seeded random sample, in benchmark order).
+
+A benchmark class may take parameters of its own from the query: it names them in a
+``params`` class attribute, and they reach its constructor as keyword arguments (strings).
 
 A task's files are used through three helpers: :func:`copy_workspace` (a fresh copy for the
 agent), :func:`inject_hidden_tests` (after the agent finishes) and :func:`apply_solution`
@@ -51,6 +56,7 @@ class Benchmark(Protocol):
 BENCHMARKS: dict[str, str] = {
     "builtin": "hgm.bench.builtin:BuiltinBenchmark",
     "dir": "hgm.bench.dirbench:DirBenchmark",
+    "polyglot": "hgm.bench.polyglot:PolyglotBenchmark",
 }
 
 _SUBSET_PARAMS = ("ids", "sample", "seed")
@@ -74,20 +80,21 @@ def get_benchmark(spec: str) -> Benchmark:
     Raises :class:`BenchmarkError` for an unknown name (listing the valid ones), a malformed
     query, an unknown task id, or a task folder that fails validation.
     """
-    name, arg, params = _parse_spec(spec)
+    name, arg, query = _parse_spec(spec)
     if name not in BENCHMARKS:
         raise BenchmarkError(
             f"unknown benchmark {name!r}; choose one of: {', '.join(sorted(BENCHMARKS))}"
         )
     module_name, _, cls_name = BENCHMARKS[name].partition(":")
     cls = getattr(importlib.import_module(module_name), cls_name)
+    params, own = _parse_query(spec, query, tuple(getattr(cls, "params", ())))
     args = () if arg is None else (arg,)
     try:
-        inspect.signature(cls).bind(*args)
+        inspect.signature(cls).bind(*args, **own)
     except TypeError:
         need = "takes no argument" if args else f"needs an argument ({name}:ARG)"
         raise BenchmarkError(f"benchmark {name!r} {need}: {spec!r}") from None
-    bench = cls(*args)
+    bench = cls(*args, **own)
     if not params:
         return bench
     selected = select_tasks(
@@ -125,31 +132,35 @@ def select_tasks(
     return tasks
 
 
-def _parse_spec(spec: str) -> tuple[str, str | None, dict]:
+def _parse_spec(spec: str) -> tuple[str, str | None, str]:
     head, _, query = spec.strip().partition("?")
     name, colon, arg = head.partition(":")
     if colon and not arg:
         raise BenchmarkError(f"benchmark spec {spec!r} has an empty argument after {name}:")
-    return name, (arg if colon else None), _parse_query(spec, query)
+    return name, (arg if colon else None), query
 
 
-def _parse_query(spec: str, query: str) -> dict:
+def _parse_query(spec: str, query: str, own: tuple[str, ...] = ()) -> tuple[dict, dict]:
+    """The subset parameters (converted) and the benchmark's own ``params`` (strings)."""
     try:
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
     except ValueError:
         raise BenchmarkError(f"malformed query in benchmark spec {spec!r}") from None
     params: dict = {}
+    own_values: dict[str, str] = {}
     for key, value in pairs:
-        if key not in _SUBSET_PARAMS:
-            raise BenchmarkError(
-                f"unknown parameter {key!r} in {spec!r}; valid: {', '.join(_SUBSET_PARAMS)}"
-            )
-        if key in params:
+        if key not in _SUBSET_PARAMS and key not in own:
+            valid = ", ".join((*own, *_SUBSET_PARAMS))
+            raise BenchmarkError(f"unknown parameter {key!r} in {spec!r}; valid: {valid}")
+        if key in params or key in own_values:
             raise BenchmarkError(f"parameter {key!r} is given twice in {spec!r}")
-        params[key] = _convert_param(spec, key, value)
+        if key in own:
+            own_values[key] = value
+        else:
+            params[key] = _convert_param(spec, key, value)
     if "seed" in params and "sample" not in params:
         raise BenchmarkError(f"seed= only applies with sample= (in {spec!r})")
-    return params
+    return params, own_values
 
 
 def _convert_param(spec: str, key: str, value: str) -> list[str] | int:

@@ -2,7 +2,8 @@
 
 ``StagedPolicy(inner, stage1, threshold, stage2)`` wraps a policy. Written as a spec
 parameter of any policy: ``"hgm?staged=5,0.4"``, ``"greedy?evals_per_node=8&staged=3,0.5,20"``
-(``staged=STAGE1,THRESHOLD[,STAGE2]``).
+(``staged=STAGE1,THRESHOLD[,STAGE2]``; ``:`` may replace the commas, as in
+``"hgm?staged=5:0.4"``, where the spec sits in a comma-separated list).
 
 Definitions, per node (``s1 = min(stage1, n_tasks)``; ``done`` = completed evaluations,
 ``in_flight`` = dispatched and not completed; errored evaluations are neither, so they are
@@ -41,6 +42,7 @@ runs under the task's ``time_limit_s`` (or the run's ``eval_time_limit_s``).
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,8 +112,12 @@ class StagedPolicy:
 
 
 def parse_staged(inner: Policy, value: str) -> StagedPolicy:
-    """Wrap ``inner`` as the spec parameter ``staged=STAGE1,THRESHOLD[,STAGE2]`` says."""
-    parts = [part.strip() for part in str(value).split(",")]
+    """Wrap ``inner`` as the spec parameter ``staged=STAGE1,THRESHOLD[,STAGE2]`` says.
+
+    ``:`` separates the numbers too (``staged=5:0.4``), for specs inside comma-separated
+    lists such as ``hgm simulate --policies``.
+    """
+    parts = [part.strip() for part in re.split("[,:]", str(value))]
     try:
         if len(parts) not in (2, 3):
             raise ValueError
