@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sys
@@ -250,6 +251,45 @@ def simulate(
             mismatch=values if len(values) > 1 else values[0], out=out, progress=progress,
         )
     _print_json(result) if as_json else console.print(sim.render_report(result))
+
+
+bench_app = typer.Typer(help="Benchmarks: list them, check that their tasks are sound.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("list")
+def bench_list(as_json: JsonFlag = False) -> None:
+    """The benchmark schemes, their parameters, and the built-in tasks with their tiers."""
+    from hgm.bench.check import list_benchmarks
+
+    data = list_benchmarks()
+    _print_json(data) if as_json else console.print(render.benchmarks(data))
+
+
+@bench_app.command("check")
+def bench_check(
+    bench: Annotated[str, typer.Argument(help="Benchmark spec: builtin, dir:PATH, polyglot:PATH, ...")],
+    sandbox: Annotated[str, typer.Option(help="Sandbox the tests run in: local, local?bwrap=0.")] = "local",
+    as_json: JsonFlag = False,
+) -> None:
+    """Every task loads; hidden tests fail untouched, pass with the reference solution, agree twice."""
+    from hgm.bench.check import check_spec
+    from hgm.sandbox import get_sandbox
+
+    try:
+        box = get_sandbox(sandbox)
+    except (ValueError, ImportError) as e:
+        raise _fail(str(e)) from None
+    try:
+        with render.progress(console, enabled=not as_json, label="checking tasks") as bar:
+            checked = itertools.count(1)
+            report = check_spec(bench, box, progress=bar and (lambda _task: bar(next(checked), None)))
+    finally:
+        box.close()
+    data = report.to_json()
+    _print_json(data) if as_json else console.print(render.bench_report(data))
+    if data["problems"]:
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover - console script entry

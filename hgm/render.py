@@ -115,7 +115,9 @@ def best(data: dict) -> Text:
 
 
 @contextmanager
-def progress(console: Console, enabled: bool = True) -> Iterator[Callable[[int, int], None] | None]:
+def progress(
+    console: Console, enabled: bool = True, label: str = "simulating"
+) -> Iterator[Callable[[int, int | None], None] | None]:
     """A progress bar as a ``callback(done, total)``; ``None`` when disabled."""
     if not enabled:
         yield None
@@ -128,9 +130,35 @@ def progress(console: Console, enabled: bool = True) -> Iterator[Callable[[int, 
         console=console,
         transient=True,
     ) as bar:
-        task = bar.add_task("simulating", total=None)
+        task = bar.add_task(label, total=None)
 
-        def update(done: int, total: int) -> None:
+        def update(done: int, total: int | None) -> None:
             bar.update(task, completed=done, total=total)
 
         yield update
+
+
+def benchmarks(data: list[dict]) -> Group:
+    parts = []
+    for b in data:
+        t = Table.grid(padding=(0, 2))
+        t.add_row(Text(b["spec"], style="bold"), b.get("description", ""))
+        for key in ("params",):
+            if b.get(key):
+                t.add_row("", f"parameters: {', '.join(map(str, b[key]))}")
+        parts.append(t)
+        tasks = b.get("tasks")
+        if tasks:
+            table = Table("task", "tier", "language", expand=False, box=None, padding=(0, 2))
+            for task in tasks:
+                table.add_row(task["id"], task.get("tier") or "", task.get("language") or "")
+            parts.append(table)
+    return Group(*parts)
+
+
+def bench_report(data: dict) -> Text:
+    ok = data["ok"] == data["tasks"] and not data["problems"]
+    text = Text(f"{data['ok']}/{data['tasks']} tasks ok", style="bold green" if ok else "bold red")
+    for p in data["problems"]:
+        text.append(f"\n✗ {p['task']}: {p['problem']}", style="red")
+    return text
