@@ -55,7 +55,8 @@ def _label(r: TreeRow) -> Text:
         text.append("  ★ best", style="bold green")
     if r.proposal and r.kind != "seed":
         first = r.proposal.strip().splitlines()[0] if r.proposal.strip() else ""
-        text.append(f"  {first[:70]}", style="dim")
+        snippet = first if len(first) <= 40 else first[:40] + "…"
+        text.append(f"  {snippet}", style="dim")
     return text
 
 

@@ -63,7 +63,7 @@ def run_status(run: Run) -> dict:
         "llm_calls": totals["llm_calls"],
         # Every dollar is an LLM call, including calls of work that was in flight when a run
         # was killed (redone on resume, but spent all the same).
-        "cost_usd": float(totals["llm_cost_usd"]),
+        "cost_usd": round(float(totals["llm_cost_usd"]), 6),
         "best": best,
     }
 
