@@ -132,3 +132,22 @@ def test_simulate_sweep_gives_one_object_per_value():
 def test_simulate_rejects_a_mismatch_outside_the_unit_interval():
     proc = _hgm("simulate", "--mismatch", "1.5")
     assert proc.returncode == 1 and "[0, 1]" in proc.stderr
+
+
+def test_run_on_a_broken_benchmark_names_the_file_and_creates_nothing(tmp_path):
+    task = tmp_path / "bench" / "t1"
+    (task / "workspace").mkdir(parents=True)
+    (task / "tests").mkdir()
+    (task / "tests" / "test_x.py").write_text("")
+    (task / "task.toml").write_text('id = "t1"\ninstructions = "x"\n')  # no test_command
+    proc = _hgm("run", "--model", "scripted:demo", "--benchmark", f"dir:{tmp_path / 'bench'}",
+                "--max-evals", 1, "--out", tmp_path / "run")
+    assert proc.returncode == 1
+    assert "task.toml" in proc.stderr and "test_command" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_resume_of_a_folder_that_is_not_a_run_is_refused(tmp_path):
+    proc = _hgm("run", "--resume", tmp_path)
+    assert proc.returncode == 1 and "not a run folder" in proc.stderr
