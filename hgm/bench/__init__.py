@@ -57,6 +57,7 @@ BENCHMARKS: dict[str, str] = {
     "builtin": "hgm.bench.builtin:BuiltinBenchmark",
     "dir": "hgm.bench.dirbench:DirBenchmark",
     "polyglot": "hgm.bench.polyglot:PolyglotBenchmark",
+    "swebench": "hgm.bench.swebench:SwebenchBenchmark",
 }
 
 _SUBSET_PARAMS = ("ids", "sample", "seed")

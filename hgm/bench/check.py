@@ -211,7 +211,7 @@ def list_benchmarks() -> list[dict]:
             "name": name,
             "spec": spec,
             "description": description or doc.split("\n\n")[0].replace("\n", " "),
-            "params": [*getattr(cls, "params", ()), *_SUBSET_PARAMS],
+            "params": list(dict.fromkeys([*getattr(cls, "params", ()), *_SUBSET_PARAMS])),
         }
         if name == "polyglot":
             entry["languages"] = {lang: tc.needs for lang, tc in cls.toolchains().items()}
@@ -230,6 +230,10 @@ _USAGE: dict[str, tuple[str, str]] = {
     "polyglot": (
         "polyglot:PATH[?languages=python,go&subset=a,b]",
         "A local checkout of Aider's polyglot-benchmark (python by default).",
+    ),
+    "swebench": (
+        "swebench:lite|verified[?ids=a,b&dataset=PATH&repos=DIR]",
+        "SWE-bench Lite or Verified instances (needs the network, or a local dataset and repos).",
     ),
 }
 

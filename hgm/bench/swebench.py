@@ -1,0 +1,337 @@
+"""The ``swebench:lite|verified`` benchmark: SWE-bench instances as hgm tasks.
+
+Instances come from a HuggingFace dataset through the ``datasets`` library (``lite`` is
+``SWE-bench/SWE-bench_Lite``, ``verified`` is ``SWE-bench/SWE-bench_Verified``; internet
+needed), or from ``dataset=PATH``: a folder saved with ``Dataset.save_to_disk``, a ``.json``
+list or ``.jsonl`` file of instances, or a ``.parquet`` file. docs/benchmarks.md has the
+full description. Each instance becomes a task:
+
+- workspace: the repository at ``base_commit`` (no ``.git``), checked out of the instance's
+  ``repo_path``, or ``REPOS/<owner>__<name>`` with ``repos=REPOS``, else of a bare clone of
+  ``https://github.com/<owner>/<name>`` made once in the cache (internet needed);
+- instructions: a short preamble and the ``problem_statement``;
+- hidden tests: ``test.patch``, the test files it touches as they were at the base commit,
+  the instance's test command and expected tests (``instance.json``), swebench's grading
+  modules, and ``run.py`` (:mod:`hgm.bench._swebench_runner`);
+- test command: ``python3 tests_hidden/run.py``: restore the test files, apply the test
+  patch, run the tests, grade the log with swebench's ``get_eval_report``; exit 0 iff
+  resolved;
+- reference solution: the files the gold ``patch`` changes, as they are after it (none when
+  it deletes or renames files).
+
+Entries are laid out once in ``$HGM_CACHE_DIR/swebench`` (default
+``$XDG_CACHE_HOME/hgm/swebench``, else ``~/.cache/hgm/swebench``), named by a digest of what
+they are built from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from hgm.bench import _swebench_repo as gitops
+from hgm.bench._swebench_dataset import (
+    DEFAULT_SPLIT,
+    Instance,
+    dataset_folder,
+    load_instances,
+    select_instances,
+)
+from hgm.bench._swebench_grading import (
+    Grade,
+    bundle_grader,
+    default_eval_type,
+    default_log_parser,
+    evaluate_with_harness,
+    grade_log,
+    python_parsers,
+    require_swebench,
+)
+from hgm.bench.dirbench import DEFAULT_HIDDEN_TESTS_DIR, BenchmarkError
+from hgm.types import Task
+
+DATASETS = {"lite": "SWE-bench/SWE-bench_Lite", "verified": "SWE-bench/SWE-bench_Verified"}
+"""The benchmark's variants and the HuggingFace datasets they load by default."""
+TEST_COMMAND = f"python3 {DEFAULT_HIDDEN_TESTS_DIR}/run.py"
+RUNNER = Path(__file__).with_name("_swebench_runner.py")
+PREAMBLE = (
+    "You are working in a checkout of the repository {repo} at commit {commit}. Resolve the "
+    "issue below by changing the repository's code. Hidden tests will check your fix; any "
+    "change you make to test files is discarded before they run, so put the fix in the "
+    "source.\n\n## Issue\n\n"
+)
+_LAYOUT_VERSION = "1"  # part of every cache digest: bump when the cached layout changes
+_SETUP_LINE = re.compile(r"^\s*(source\s+\S*activate\b|conda\s+activate\b|export\s+\w+=)")
+
+
+class SwebenchBenchmark:
+    """SWE-bench Lite or Verified: real GitHub issues of Python repositories (needs the
+    swebench extra, and internet unless dataset= and repos= point at local copies).
+
+    ``dataset``: a HuggingFace dataset name or a local dataset (see the module docstring);
+    ``repos``: a folder of git repositories named ``<owner>__<name>``; ``split``: the
+    dataset split (default ``test``). ``ids``, ``sample`` and ``seed`` select instances as
+    for any benchmark, but before any repository is touched.
+    """
+
+    params = ("dataset", "repos", "split", "ids", "sample", "seed")
+
+    def __init__(
+        self,
+        variant: str,
+        dataset: str | None = None,
+        repos: str | None = None,
+        split: str | None = None,
+        ids: str | None = None,
+        sample: str | None = None,
+        seed: str | None = None,
+        cache_dir: Path | None = None,
+    ) -> None:
+        if variant not in DATASETS:
+            raise BenchmarkError(
+                f"unknown SWE-bench variant {variant!r}; choose one of: {', '.join(DATASETS)}"
+            )
+        given = {"dataset": dataset, "repos": repos, "split": split}
+        given |= {"ids": ids, "sample": sample, "seed": seed}
+        query = "&".join(f"{k}={v}" for k, v in given.items() if v is not None)
+        self.name = f"swebench:{variant}" + (f"?{query}" if query else "")
+        require_swebench()
+        source = dataset or DATASETS[variant]
+        instances = select_instances(
+            load_instances(source, split or DEFAULT_SPLIT), ids, sample, seed
+        )
+        cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        base = dataset_folder(source)
+        repos_dir = Path(repos).expanduser() if repos else None
+        self._tasks = tuple(instance_task(i, cache, repos_dir, base) for i in instances)
+
+    def tasks(self) -> list[Task]:
+        return list(self._tasks)
+
+
+def default_cache_dir() -> Path:
+    """Where repository clones and laid-out tasks are kept (see the module docstring)."""
+    root = os.environ.get("HGM_CACHE_DIR")
+    if not root:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        root = Path(xdg, "hgm") if xdg else Path.home() / ".cache" / "hgm"
+    return Path(root) / "swebench"
+
+
+def workspace_patch(task: Task, workspace: Path) -> str:
+    """The agent's change to ``task``'s repository, as a patch (a SWE-bench ``model_patch``):
+    the diff from the task's workspace to ``workspace``, hidden tests and caches left out."""
+    return gitops.workspace_patch(
+        Path(task.workspace), Path(workspace), (DEFAULT_HIDDEN_TESTS_DIR,)
+    )
+
+
+# -- building a task ----------------------------------------------------------------------
+
+
+def instance_task(
+    instance: Instance, cache: Path, repos: Path | None = None, base: Path | None = None
+) -> Task:
+    """The task for ``instance``, laid out in ``cache`` (reused when unchanged).
+
+    The repository is the instance's ``repo_path`` (relative to ``base``), else
+    ``repos/<owner>__<name>``, else a clone of GitHub kept in ``cache/repos``.
+    """
+    harness = harness_fields(instance)
+    digest = _digest(instance, harness)
+    dest = cache / "tasks" / f"{instance.instance_id}-{digest[:16]}"
+    if not dest.is_dir():
+        source, fetchable = _source_repo(instance, cache, repos, base)
+        _materialize(dest, lambda root: _lay_out(instance, harness, source, fetchable, root))
+    solution = dest / "solution"
+    return Task(
+        id=instance.instance_id,
+        instructions=PREAMBLE.format(repo=instance.repo, commit=instance.base_commit)
+        + instance.problem_statement.strip()
+        + "\n",
+        workspace=dest / "workspace",
+        tests=dest / "tests",
+        test_command=TEST_COMMAND,
+        solution=solution if solution.is_dir() else None,
+    )
+
+
+def harness_fields(instance: Instance) -> dict:
+    """What the runner needs besides the patch: the test script, log parser and eval type."""
+    problems = []
+    script = instance_test_script(instance)
+    if script is None:
+        problems.append(
+            "no test command: give field 'test_cmd', or an 'eval_script' whose test command "
+            "sits between swebench's start and end test output markers"
+        )
+    parser = instance.log_parser or default_log_parser(instance.repo)
+    if parser is None:
+        problems.append(
+            f"field 'log_parser' is missing and swebench maps no parser to {instance.repo!r}"
+        )
+    elif parser not in python_parsers():
+        problems.append(
+            f"field 'log_parser': {parser!r} is not one of swebench's Python log parsers"
+        )
+    eval_type = instance.eval_type or default_eval_type(instance.repo)
+    if eval_type not in ("pass_and_fail", "fail_only"):
+        problems.append(f"field 'eval_type': {eval_type!r} is not pass_and_fail or fail_only")
+    if problems:
+        raise BenchmarkError("\n".join(f"instance {instance.instance_id!r}: {p}" for p in problems))
+    return {"test_script": script, "log_parser": parser, "eval_type": eval_type}
+
+
+def instance_test_script(instance: Instance) -> str | None:
+    """``test_cmd``, else the test command of ``eval_script`` (between the harness's markers)
+    after the script's environment lines (``source .../activate``, ``conda activate``,
+    ``export``) that do not name the harness's /testbed."""
+    if instance.test_cmd:
+        return instance.test_cmd
+    if not instance.eval_script:
+        return None
+    from swebench.harness.constants import END_TEST_OUTPUT, START_TEST_OUTPUT
+
+    lines = instance.eval_script.splitlines()
+    start = next((i for i, line in enumerate(lines) if START_TEST_OUTPUT in line), None)
+    if start is None:
+        return None
+    end = next((i for i in range(start + 1, len(lines)) if END_TEST_OUTPUT in lines[i]), None)
+    if end is None or not "".join(lines[start + 1 : end]).strip():
+        return None
+    setup = [line for line in lines[:start] if _SETUP_LINE.match(line) and "/testbed" not in line]
+    return "\n".join([*setup, *lines[start + 1 : end]])
+
+
+def _source_repo(
+    instance: Instance, cache: Path, repos: Path | None, base: Path | None
+) -> tuple[Path, bool]:
+    """(the local git repository to check out from, whether it may be fetched into)."""
+    label = f"instance {instance.instance_id!r}"
+    if instance.repo_path:
+        path = Path(instance.repo_path).expanduser()
+        path = path if path.is_absolute() or base is None else base / path
+        field = "repo_path"
+    elif repos is not None:
+        path, field = repos / instance.repo.replace("/", "__"), "repo"
+    else:
+        try:
+            return gitops.github_clone(instance.repo, cache / "repos"), True
+        except gitops.GitError as e:
+            raise BenchmarkError(
+                f"{label}: could not clone field 'repo' {instance.repo!r} from GitHub (internet "
+                f"needed; offline, pass repos=DIR or give 'repo_path'): {e}"
+            ) from None
+    try:
+        gitops.git("rev-parse", "--git-dir", cwd=path)
+    except (gitops.GitError, OSError):
+        raise BenchmarkError(f"{label}: field {field!r}: {path} is not a git repository") from None
+    return path, False
+
+
+def _lay_out(instance: Instance, harness: dict, source: Path, fetchable: bool, root: Path) -> None:
+    label = f"instance {instance.instance_id!r}"
+    if not gitops.ensure_commit(source, instance.base_commit, fetchable):
+        raise BenchmarkError(
+            f"{label}: field 'base_commit': {source} has no commit {instance.base_commit}"
+        )
+    checkout = root / "checkout"
+    gitops.shared_checkout(source, instance.base_commit, checkout)
+    test_patch = instance.test_patch.encode()
+    try:
+        test_files = gitops.patch_paths(checkout, test_patch)
+        gitops.apply_patch(checkout, test_patch, check_only=True)
+    except gitops.GitError as e:
+        raise BenchmarkError(
+            f"{label}: field 'test_patch' does not apply at base_commit: {e}"
+        ) from None
+    tests = root / "tests"
+    tests.mkdir()
+    for rel in test_files:
+        if (checkout / rel).is_file():
+            _copy(checkout / rel, tests / "originals" / rel)
+    (tests / "test.patch").write_bytes(test_patch)
+    spec = {
+        "instance_id": instance.instance_id,
+        "repo": instance.repo,
+        "version": instance.version,
+        "FAIL_TO_PASS": instance.FAIL_TO_PASS,
+        "PASS_TO_PASS": instance.PASS_TO_PASS,
+        "test_files": test_files,
+        **harness,
+    }
+    (tests / "instance.json").write_text(json.dumps(spec, indent=1), encoding="utf-8")
+    shutil.copyfile(RUNNER, tests / "run.py")
+    bundle_grader(tests)
+    _lay_out_solution(instance, checkout, root / "solution")
+    shutil.rmtree(checkout / ".git")
+    checkout.rename(root / "workspace")
+
+
+def _lay_out_solution(instance: Instance, checkout: Path, dest: Path) -> None:
+    """The files the gold patch changes, as it leaves them; nothing when it removes a file."""
+    if not instance.patch.strip():
+        return
+    patch = instance.patch.encode()
+    try:
+        paths = gitops.patch_paths(checkout, patch)
+        gitops.apply_patch(checkout, patch)
+    except gitops.GitError as e:
+        raise BenchmarkError(
+            f"instance {instance.instance_id!r}: field 'patch' does not apply at base_commit: {e}"
+        ) from None
+    if all((checkout / rel).is_file() for rel in paths):
+        for rel in paths:
+            _copy(checkout / rel, dest / rel)
+    gitops.reset(checkout)
+
+
+def _copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source, target)
+
+
+def _materialize(dest: Path, build) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=dest.parent))
+    try:
+        build(tmp)
+        # Built aside and renamed: a reader never sees half an entry, and of two loads
+        # racing, the second finds the first one's entry and drops its own.
+        tmp.rename(dest)
+    except OSError:
+        if not dest.is_dir():
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _digest(instance: Instance, harness: dict) -> str:
+    h = hashlib.sha256()
+    used = instance.model_dump(exclude={"repo_path", "image"})
+    h.update(json.dumps([_LAYOUT_VERSION, require_swebench().__version__, used, harness]).encode())
+    h.update(RUNNER.read_bytes())
+    return h.hexdigest()
+
+
+__all__ = [
+    "DATASETS",
+    "Grade",
+    "Instance",
+    "SwebenchBenchmark",
+    "default_cache_dir",
+    "default_log_parser",
+    "evaluate_with_harness",
+    "grade_log",
+    "harness_fields",
+    "instance_task",
+    "load_instances",
+    "select_instances",
+    "instance_test_script",
+    "workspace_patch",
+]
