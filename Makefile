@@ -10,9 +10,11 @@ MODEL ?=
 # A real model costs money: make run stops at these limits unless RUN_ARGS says otherwise.
 RUN_ARGS ?= --max-usd 2 --max-evals 100
 
-.PHONY: setup system-packages venv test lint run clean
+DOCKER ?= 1
 
-setup: system-packages venv
+.PHONY: setup system-packages venv docker test lint run clean
+
+setup: system-packages venv docker
 
 system-packages:
 	@missing=""; \
@@ -30,6 +32,14 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
 	@touch $@
+
+# A Docker engine that answers (installed and started in the background if need be) and the
+# sandbox image (built offline when no registry is reachable; reused while its recipe is
+# unchanged). `make setup DOCKER=0` skips both, for machines that use --sandbox local only.
+docker: venv
+	@if [ "$(DOCKER)" = 1 ]; then \
+	  scripts/ensure-docker.sh && $(BIN)/python -m hgm.sandbox.image >/dev/null; \
+	fi
 
 lint: setup
 	$(BIN)/ruff check .

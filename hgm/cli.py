@@ -51,7 +51,7 @@ def run(
     config_file: Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")] = None,
     model: Annotated[str | None, typer.Option(help="LLM: a litellm model string (openai/gpt-5-mini, ...) or scripted:NAME.")] = None,
     benchmark: Annotated[str | None, typer.Option(help="Benchmark spec: builtin, builtin?ids=a,b, dir:PATH.")] = None,
-    sandbox: Annotated[str | None, typer.Option(help="Sandbox backend: local, local?bwrap=0.")] = None,
+    sandbox: Annotated[str | None, typer.Option(help="Sandbox backend: auto (default), docker, local, local?bwrap=0.")] = None,
     policy: Annotated[str | None, typer.Option(help="Search policy: hgm, dgm, greedy, random (with ?param=value).")] = None,
     workers: Annotated[int | None, typer.Option(help="Jobs running at once.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the policy and the task order.")] = None,
@@ -289,6 +289,49 @@ def bench_check(
     data = report.to_json()
     _print_json(data) if as_json else console.print(render.bench_report(data))
     if data["problems"]:
+        raise typer.Exit(1)
+
+
+sandbox_app = typer.Typer(help="Sandbox images and backends.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+
+
+@sandbox_app.command("build")
+def sandbox_build(
+    toolchains: Annotated[bool, typer.Option(help="Add node, go, rust, java and g++ for multi-language benchmarks.")] = False,
+    force: Annotated[bool, typer.Option(help="Rebuild even when an image of this recipe exists.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Build the Docker sandbox image (offline from Debian packages when no registry answers)."""
+    from hgm.sandbox import SandboxError
+    from hgm.sandbox.image import build_image
+
+    try:
+        with console.status("building the sandbox image (about a minute the first time)", spinner="dots"):
+            built = build_image(toolchains=toolchains, force=force)
+    except SandboxError as e:
+        raise _fail(str(e)) from None
+    data = {"tag": built.tag, "route": built.route, "seconds": round(built.duration_s, 1)}
+    if as_json:
+        _print_json(data)
+    else:
+        how = "already built" if built.route == "reused" else f"built ({built.route} route)"
+        console.print(f"{built.tag}  {how} in {built.duration_s:.1f} s")
+
+
+@app.command()
+def doctor(as_json: JsonFlag = False) -> None:
+    """Check what hgm needs on this machine (Docker engine, image, bubblewrap, gVisor), and how to fix it."""
+    from dataclasses import asdict
+
+    from hgm.doctor import doctor as run_checks
+
+    checks = run_checks()
+    if as_json:
+        _print_json([asdict(c) for c in checks])
+    else:
+        console.print(render.checks(checks))
+    if not all(c.ok or c.optional for c in checks):
         raise typer.Exit(1)
 
 

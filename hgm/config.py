@@ -35,7 +35,7 @@ class RunConfig(BaseModel):
 
     model: str | None = Field(None, description="LLM for the agents and the diagnosis: a litellm model string or scripted:NAME.")
     benchmark: str = Field("builtin", description="Benchmark spec: builtin, builtin?ids=a,b, builtin?sample=N&seed=S, dir:PATH, polyglot:PATH (docs/benchmarks.md).")
-    sandbox: str = Field("local", description="Sandbox backend spec: local, local?bwrap=0.")
+    sandbox: str = Field("auto", description="Sandbox backend spec: auto (docker when an engine answers, else local), docker, docker?runtime=runsc, local, local?bwrap=0.")
     policy: str = Field("hgm", description="Search policy spec: hgm, hgm?alpha=0.6, dgm, greedy, random; POLICY?staged=STAGE1,THRESHOLD adds staged evaluation.")
     workers: int = Field(2, ge=1, description="Number of expansions/evaluations running at once.")
     seed: int = Field(0, description="Seed of the policy's random choices and of the task order.")

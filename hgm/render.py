@@ -163,3 +163,14 @@ def bench_report(data: dict) -> Text:
     for p in data["problems"]:
         text.append(f"\n✗ {p['task']}: {p['problem']}", style="red")
     return text
+
+
+def checks(items) -> Table:
+    table = Table.grid(padding=(0, 2))
+    for c in items:
+        mark = Text("✓", style="green") if c.ok else Text("–" if c.optional else "✗", style="yellow" if c.optional else "red")
+        detail = Text(c.detail)
+        if not c.ok and c.fix:
+            detail.append(f"\n{c.fix}", style="dim")
+        table.add_row(mark, Text(c.name, style="bold"), detail)
+    return table

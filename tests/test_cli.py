@@ -151,3 +151,18 @@ def test_run_on_a_broken_benchmark_names_the_file_and_creates_nothing(tmp_path):
 def test_resume_of_a_folder_that_is_not_a_run_is_refused(tmp_path):
     proc = _hgm("run", "--resume", tmp_path)
     assert proc.returncode == 1 and "not a run folder" in proc.stderr
+
+
+def test_doctor_reports_every_prerequisite_with_a_fix():
+    proc = _hgm("doctor", "--json")
+    checks = json.loads(proc.stdout)
+    names = {c["name"] for c in checks}
+    assert {"Docker engine", "sandbox image", "bubblewrap"} <= names
+    assert all(c["ok"] or c["fix"] for c in checks)
+    assert proc.returncode == (0 if all(c["ok"] or c["optional"] for c in checks) else 1)
+
+
+def test_sandbox_build_reuses_an_unchanged_recipe():
+    first = json.loads(_hgm("sandbox", "build", "--json").stdout)
+    again = json.loads(_hgm("sandbox", "build", "--json").stdout)
+    assert again == {"tag": first["tag"], "route": "reused", "seconds": again["seconds"]}

@@ -20,15 +20,22 @@ import pytest
 
 from hgm.sandbox import Mount, RunResult, RunSpec, Sandbox, get_sandbox
 
-BACKENDS = ["local", "local?bwrap=0"]
+BACKENDS = ["local", "local?bwrap=0", "docker"]
 # Backends that claim isolation; the containment tests run against these only (the plain
 # subprocess fallback says loudly that it isolates nothing, which test_sandbox_local checks).
-ISOLATED_BACKENDS = ["local"]
+ISOLATED_BACKENDS = ["local", "docker"]
 
 
 def _skip_reason(spec: str) -> str | None:
     if spec == "local" and shutil.which("bwrap") is None:
         return "bubblewrap is not installed (make setup, or: apt-get install bubblewrap)"
+    if spec == "docker":
+        from hgm.sandbox.image import engine_problem
+
+        problem = engine_problem()
+        if problem and os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the docker sandbox tests, but: {problem}")
+        return problem
     return None
 
 
@@ -267,6 +274,7 @@ def gateway_socket() -> Iterator[Path]:
     path = folder / "gw.sock"
     _Gateway.barrier = threading.Barrier(8)
     server = _UnixHTTPServer(str(path), _Gateway)
+    path.chmod(0o666)  # as hgm's gateway does: sandboxes may run as another user
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield path

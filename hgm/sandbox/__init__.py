@@ -1,6 +1,8 @@
 """Sandboxes: run a command with files in, files out, limits, and a network policy.
 
-A sandbox is named by a string: ``"local"``, ``"local?bwrap=0"``, ``"docker"``. Every backend
+A sandbox is named by a string: ``"auto"``, ``"local"``, ``"local?bwrap=0"``, ``"docker"``,
+``"docker?runtime=runsc"``. ``auto`` is docker when a Docker engine answers and the sandbox
+image exists or can be built, else local (with a warning saying why). Every backend
 runs ``bash -c COMMAND`` with its mounts (the host folders are never written to), collects the
 writable mounts into ``out_dir``, and passes the same conformance suite
 (tests/test_sandbox_conformance.py). Invalid specs raise ValueError; a sandbox that fails to
@@ -25,6 +27,35 @@ insists on it) -- ``isolated = True``:
       but the kernel exempts real root, so it is not enforced when the driver runs as root;
       ``cpus`` as CPU affinity to ceil(cpus) cores.
 
+``docker`` (parameters: ``image``, ``runtime``, ``toolchains``, ``build``, ``disk_mb``,
+``prestart``, ``run``; see :class:`hgm.sandbox.docker.DockerSandbox`) -- ``isolated = True``:
+    - a fresh container of the sandbox image per run (built from ``sandbox/`` on first use),
+      removed afterwards with its volumes; containers and volumes carry the labels
+      ``hgm.sandbox`` (this sandbox object), ``hgm.run``, ``hgm.host`` and ``hgm.pid``. A
+      sandbox removes its own, and when created those left by dead hgm processes of this
+      host; nothing else is touched.
+    - filesystem: the image's read-only root; every mount target is its own tmpfs volume, the
+      content copied in as a tar stream: read-only mounts are owned by root (so the sandbox
+      user cannot write them), writable ones by the sandbox user and capped at ``disk_mb``;
+      /tmp and $HOME (/hgm/home) are tmpfs capped at ``disk_mb``. Writable mounts come back
+      as tar streams (a stream far larger than the cap, i.e. sparse files, is an error).
+      Memory written to these tmpfs counts against the memory limit.
+    - user: uid/gid 1000, all capabilities dropped, no-new-privileges, Docker's default
+      seccomp profile; ``runtime=runsc`` adds gVisor's kernel when the engine has it.
+    - network: none (loopback only); ``network="gateway"`` bind-mounts the gateway socket
+      (which uid 1000 must be able to write: hgm's gateway makes it 0666) at
+      /hgm/gateway.sock and runs the relay on 127.0.0.1.
+    - processes: a private pid namespace; at the time limit, and when the command exits,
+      every other process of the sandbox is killed before the outputs are archived (if the
+      command killed the launcher that does this, the container is frozen and read through
+      the engine instead); the container is then removed. A launcher inside the container
+      carries the command's output and the archives in a framed stream the command cannot
+      write to.
+    - speed: after a run, a container of the same shape is started ahead for the next one
+      (``prestart``), so a run rarely waits for a container to start.
+    - limits: ``memory_mb`` as the container's memory (no swap) -- a sum over all its
+      processes; ``pids`` as its pids limit (threads count); ``cpus`` as a CPU quota.
+
 ``local?bwrap=0`` (also ``local`` when bubblewrap is missing, with a warning) -- a plain
 subprocess, ``isolated = False``. It is NOT isolation: the command runs as the driver's user
 and can read and write anything that user can, and reach the network. It gets: copies of its
@@ -44,6 +75,7 @@ special files, and lose setuid/setgid bits.
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,16 +168,25 @@ SANDBOXES: dict[str, str] = {
 }
 
 
+AUTO = "auto"
+"""The spec that picks docker when it can work here, else local."""
+
+
 def get_sandbox(spec: str) -> Sandbox:
-    """Build a sandbox from a spec such as ``"local"``, ``"local?bwrap=0"`` or ``"docker"``.
+    """Build a sandbox from a spec such as ``"auto"``, ``"local?bwrap=0"`` or ``"docker"``.
 
     Parameters after ``?`` are passed to the backend's constructor as strings. Raises
     ValueError for an unknown backend or parameter, SandboxError when the backend cannot work
     on this machine.
     """
     name, _, query = spec.partition("?")
+    if name == AUTO:
+        if query:
+            raise ValueError("sandbox 'auto' takes no parameters; name the backend instead")
+        return _auto()
     if name not in SANDBOXES:
-        raise ValueError(f"unknown sandbox {name!r}; choose one of: {', '.join(sorted(SANDBOXES))}")
+        names = ", ".join(sorted([*SANDBOXES, AUTO]))
+        raise ValueError(f"unknown sandbox {name!r}; choose one of: {names}")
     module_name, _, cls_name = SANDBOXES[name].partition(":")
     try:
         module = importlib.import_module(module_name)
@@ -163,12 +204,25 @@ def get_sandbox(spec: str) -> Sandbox:
         raise ValueError(f"bad parameters for sandbox {name!r}: {exc}") from exc
 
 
+def _auto() -> Sandbox:
+    """Docker when an engine answers and the image exists or builds, else local."""
+    try:
+        return get_sandbox("docker")
+    except SandboxError as exc:
+        reason = str(exc)
+    logging.getLogger(__name__).warning(
+        "sandbox 'auto': using the local backend, not docker: %s", reason
+    )
+    return get_sandbox("local")
+
+
 def output_name(target: str) -> str:
     """The folder name under ``out_dir`` that holds the collected content of ``target``."""
     return "_".join(part for part in target.split("/") if part) or "root"
 
 
 __all__ = [
+    "AUTO",
     "Mount",
     "RunResult",
     "RunSpec",

@@ -1,0 +1,152 @@
+"""What this machine has for running hgm, and what to do about each missing piece.
+
+    for check in doctor():
+        print("ok " if check.ok else "NO ", check.name, check.detail, check.fix)
+
+Each check is independent and quick (a few seconds at most: it asks the Docker engine, and
+tries bubblewrap once); nothing is installed, started or built.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Check:
+    """One thing hgm may need, and whether this machine has it."""
+
+    name: str
+    ok: bool
+    detail: str
+    """What was found (a version, a tag) or what went wrong."""
+    fix: str
+    """What to do when ``ok`` is False; empty when there is nothing to do."""
+    optional: bool = False
+    """True when hgm works without it (with less isolation, or fewer features)."""
+
+
+def doctor() -> list[Check]:
+    """Check the sandbox prerequisites: docker SDK and engine, image, bubblewrap, gVisor."""
+    checks = [_docker_package()]
+    client = None
+    if checks[0].ok:
+        engine, client = _engine()
+        checks.append(engine)
+    checks.append(_image(client))
+    checks.append(_image_builder())
+    checks.append(_bubblewrap())
+    checks.append(_gvisor(client))
+    if client is not None:
+        client.close()
+    return checks
+
+
+def _docker_package() -> Check:
+    try:
+        import docker
+    except ImportError:
+        return Check("docker Python package", False, "not installed",
+                     "pip install 'hgm[docker]'")  # fmt: skip
+    return Check("docker Python package", True, f"docker {docker.__version__}", "")
+
+
+def _engine() -> tuple[Check, Any]:
+    from hgm.sandbox import SandboxError
+    from hgm.sandbox.image import connect
+
+    try:
+        client = connect(timeout_s=10)
+        version = client.version().get("Version", "?")
+    except SandboxError as exc:
+        return Check("Docker engine", False, str(exc), _START_ENGINE), None
+    except Exception as exc:  # an engine that answers ping but not version
+        return Check("Docker engine", False, str(exc), _START_ENGINE), None
+    return Check("Docker engine", True, f"Docker {version}", ""), client
+
+
+_START_ENGINE = (
+    "run scripts/ensure-docker.sh (installs docker.io and starts dockerd; `make setup` does "
+    "it), or start Docker Desktop / `systemctl start docker`"
+)
+
+
+def _image(client: Any) -> Check:
+    from hgm.sandbox import SandboxError
+    from hgm.sandbox.image import image_exists, image_tag
+
+    try:
+        tag = image_tag()
+    except SandboxError as exc:
+        return Check("sandbox image", False, str(exc), "reinstall hgm")
+    if client is None:
+        return Check("sandbox image", False, f"{tag}: no Docker engine to ask",
+                     "start the Docker engine first, then: hgm sandbox build")  # fmt: skip
+    if not image_exists(client, tag):
+        return Check("sandbox image", False, f"{tag} is not built",
+                     "hgm sandbox build (or let the first docker run build it)")  # fmt: skip
+    return Check("sandbox image", True, tag, "")
+
+
+def _image_builder() -> Check:
+    found = shutil.which("mmdebstrap") or shutil.which("debootstrap")
+    if found:
+        return Check("offline image builder", True, found, "", optional=True)
+    return Check(
+        "offline image builder", False, "neither mmdebstrap nor debootstrap is installed",
+        "apt-get install mmdebstrap (needed only to build the image without a registry)",
+        optional=True,
+    )  # fmt: skip
+
+
+def _bubblewrap() -> Check:
+    from hgm.sandbox._bwrap import bwrap_works
+
+    found = shutil.which("bwrap")
+    if found is None:
+        return Check("bubblewrap", False, "bwrap is not installed",
+                     "apt-get install bubblewrap (isolation for --sandbox local)",
+                     optional=True)  # fmt: skip
+    # As the local backend does: Debian's python3, else the driver's own installation.
+    prefix = None if os.path.exists("/usr/bin/python3") else Path(sys.base_prefix)
+    problem = bwrap_works(found, prefix)
+    if problem:
+        return Check("bubblewrap", False, f"bwrap cannot start a sandbox: {problem}",
+                     "enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1)",
+                     optional=True)  # fmt: skip
+    return Check("bubblewrap", True, found, "", optional=True)
+
+
+def _gvisor(client: Any) -> Check:
+    runsc = shutil.which("runsc")
+    runtimes = (client.info().get("Runtimes") or {}) if client is not None else {}
+    if "runsc" in runtimes:
+        return Check("gVisor (runsc)", True, "registered with the Docker engine: "
+                     "use --sandbox 'docker?runtime=runsc'", "", optional=True)  # fmt: skip
+    detail = f"{runsc} is installed but not registered" if runsc else "runsc is not installed"
+    return Check(
+        "gVisor (runsc)", False, detail,
+        "install gVisor (https://gvisor.dev/docs/user_guide/install/), run `runsc install`, "
+        "restart dockerd; then use --sandbox 'docker?runtime=runsc'",
+        optional=True,
+    )  # fmt: skip
+
+
+def main() -> int:
+    """Print the checks; exit status 1 if a required one fails."""
+    checks = doctor()
+    for check in checks:
+        mark = "ok" if check.ok else ("--" if check.optional else "NO")
+        print(f"[{mark}] {check.name}: {check.detail}")
+        if not check.ok and check.fix:
+            print(f"       fix: {check.fix}")
+    return 0 if all(c.ok or c.optional for c in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

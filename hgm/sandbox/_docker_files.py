@@ -1,0 +1,232 @@
+"""Folders to tar streams and back, for the docker backend.
+
+Going in, a host folder becomes a tar stream with the owner and modes the sandbox user needs
+(symlinks as symlinks, special files left out). Coming out, a tar stream from the container is
+extracted without trusting it: no member is written through a symlink or outside the
+destination, symlinks stay symlinks (their targets are never read), special files are
+dropped, setuid/setgid bits are lost, and a stream larger than its limit is cut off.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tarfile
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO
+
+_SPOOL_BYTES = 16 << 20
+_CHUNK = 1 << 20
+
+
+class StreamTooLarge(Exception):
+    """A tar stream from the sandbox went past its byte limit."""
+
+
+@dataclass(frozen=True)
+class Packed:
+    """A folder as a tar stream ready to send (``file`` is positioned at its start)."""
+
+    file: IO[bytes]
+    content_bytes: int
+    """Bytes of file content, before tar headers and padding."""
+    entries: int
+
+
+def pack(folders: list[tuple[Path, str]], *, uid: int, writable: bool) -> Packed:
+    """Tar the content of each ``(folder, prefix)`` under ``prefix`` ("" for the tar's root).
+
+    Everything is owned by ``uid``. Writable content keeps its modes plus owner read/write;
+    read-only content gets read (and search) permission for all and write for no one but its
+    owner, who is meant to be root.
+    """
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115 (returned)
+    content = entries = 0
+    try:
+        with tarfile.open(fileobj=spool, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for folder, prefix in folders:
+                for rel, st in _walk(folder):
+                    info = _info(rel, st, uid=uid, writable=writable, folder=folder)
+                    info.name = (f"{prefix}/{rel}" if rel != "." else prefix) if prefix else rel
+                    if info.isreg():
+                        with open(folder / rel, "rb") as src:
+                            tar.addfile(info, src)
+                        content += info.size
+                    else:
+                        tar.addfile(info)
+                    entries += 1
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return Packed(spool, content, entries)
+
+
+def _walk(folder: Path) -> Iterator[tuple[str, os.stat_result]]:
+    """(relative path, lstat) of the folder itself (".") and of everything below, parents first."""
+    yield ".", os.lstat(folder)
+    stack = [""]
+    while stack:
+        rel = stack.pop()
+        with os.scandir(folder / rel if rel else folder) as found:
+            entries = sorted(found, key=lambda e: e.name)
+        for entry in entries:
+            child = f"{rel}/{entry.name}" if rel else entry.name
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISDIR(st.st_mode):
+                yield child, st
+                stack.append(child)
+            elif stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
+                yield child, st
+
+
+def _info(rel: str, st: os.stat_result, *, uid: int, writable: bool, folder: Path) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(rel)
+    info.uid = info.gid = uid
+    info.mtime = int(st.st_mtime)
+    mode = st.st_mode & 0o777
+    if stat.S_ISDIR(st.st_mode):
+        info.type = tarfile.DIRTYPE
+        info.mode = mode | 0o700 if writable else (mode & 0o755) | 0o555
+    elif stat.S_ISLNK(st.st_mode):
+        info.type = tarfile.SYMTYPE
+        info.linkname = os.readlink(folder / rel)
+        info.mode = 0o777
+    else:
+        info.size = st.st_size
+        info.mode = mode | 0o600 if writable else (mode & 0o755) | 0o444
+    return info
+
+
+class _Reader:
+    """A read-only file over an iterable of byte chunks, raising past ``limit`` bytes."""
+
+    def __init__(self, chunks: Iterable[bytes], limit: int) -> None:
+        self._chunks = iter(chunks)
+        self._buffer = bytearray()
+        self._pos = 0
+        self._limit = limit
+        self.total = 0
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buffer) - self._pos < size:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self.total += len(chunk)
+            if self.total > self._limit:
+                raise StreamTooLarge(f"more than {self._limit} bytes")
+            del self._buffer[: self._pos]  # once per chunk, not per read: stays linear
+            self._pos = 0
+            self._buffer += chunk
+        end = len(self._buffer) if size < 0 else min(self._pos + size, len(self._buffer))
+        data = bytes(self._buffer[self._pos : end])
+        self._pos = end
+        return data
+
+
+def extract(chunks: Iterable[bytes], dest: Path, *, strip: str, limit_bytes: int) -> None:
+    """Extract a tar stream whose members all sit under the folder ``strip`` into new ``dest``.
+
+    Raises StreamTooLarge past ``limit_bytes`` (``dest`` then holds what came before),
+    FileExistsError if ``dest`` exists, tarfile.TarError on a malformed stream.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.mkdir()
+    modes: dict[Path, int] = {dest: 0o700}
+    with tarfile.open(fileobj=_Reader(chunks, limit_bytes), mode="r|") as tar:
+        for member in tar:
+            parts = _parts(member.name, strip)
+            if parts is None:
+                continue
+            if not parts:
+                if member.isdir():
+                    modes[dest] = (member.mode & 0o777) | 0o700
+                continue
+            parent = _safe_folder(dest, parts[:-1], modes)
+            if parent is None:
+                continue
+            path = parent / parts[-1]
+            if os.path.lexists(path):
+                continue  # a duplicate member: the first one wins
+            _extract_member(tar, member, path, dest, strip, modes)
+    # Deepest first, so a read-only folder does not block setting the modes below it.
+    for folder in sorted(modes, key=lambda p: len(p.parts), reverse=True):
+        os.chmod(folder, modes[folder])
+
+
+def _parts(name: str, strip: str) -> tuple[str, ...] | None:
+    """The member's path below ``strip``, or None if it is unsafe or elsewhere."""
+    path = PurePosixPath(name)
+    if path.is_absolute():
+        return None
+    parts = tuple(p for p in path.parts if p not in ("", "."))
+    if not parts or parts[0] != strip or ".." in parts:
+        return None
+    return parts[1:]
+
+
+def _safe_folder(dest: Path, parts: tuple[str, ...], modes: dict[Path, int]) -> Path | None:
+    """``dest/parts`` as a chain of real folders (made if missing), or None through a non-folder."""
+    folder = dest
+    for part in parts:
+        folder = folder / part
+        try:
+            mode = os.lstat(folder).st_mode
+        except FileNotFoundError:
+            folder.mkdir(mode=0o700)
+            modes[folder] = 0o700
+            continue
+        if not stat.S_ISDIR(mode):
+            return None
+    return folder
+
+
+def _extract_member(
+    tar: tarfile.TarFile,
+    member: tarfile.TarInfo,
+    path: Path,
+    dest: Path,
+    strip: str,
+    modes: dict[Path, int],
+) -> None:
+    """Create one member at ``path``, whose parent is a real folder inside ``dest``."""
+    if member.isdir():
+        path.mkdir(mode=0o700)
+        modes[path] = (member.mode & 0o777) | 0o700
+    elif member.issym():
+        os.symlink(member.linkname, path)
+    elif member.isreg():
+        source = tar.extractfile(member)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            while chunk := source.read(_CHUNK):
+                out.write(chunk)
+            out.flush()  # before the mtime is set, or the last write would bump it
+            os.fchmod(out.fileno(), member.mode & 0o777)
+            os.utime(out.fileno(), (member.mtime, member.mtime))
+    elif member.islnk():
+        source = _extracted_file(dest, _parts(member.linkname, strip))
+        if source is not None:
+            os.link(source, path, follow_symlinks=False)
+    # Fifos, sockets and devices are never recreated on the host.
+
+
+def _extracted_file(dest: Path, parts: tuple[str, ...] | None) -> Path | None:
+    """``dest/parts`` if it is a regular file reached through real folders only."""
+    if not parts:
+        return None
+    path = dest
+    for i, part in enumerate(parts):
+        path = path / part
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            return None
+        want = stat.S_ISREG if i == len(parts) - 1 else stat.S_ISDIR
+        if not want(mode):
+            return None
+    return path

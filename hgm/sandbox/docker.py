@@ -1,0 +1,377 @@
+"""The docker backend: one hardened, throwaway container per run.
+
+A run takes a started container of the sandbox image (see :mod:`hgm.sandbox.image`) with a
+launcher already waiting in it (see :mod:`hgm.sandbox._docker_launcher`); copies the
+read-only mounts in as tar streams (``put_archive``); sends the launcher the job and the
+writable mounts' content (a tar stream on its stdin); and reads back, on the launcher's
+stdout, the command's output, its exit status and the writable mounts as tar streams. The
+container and its volumes are then removed. See the package docstring for the guarantees.
+
+Each mount target is a tmpfs volume: the engine can write it while the container runs (so
+read-only content is owned by root and stays read-only for the sandbox user, whose
+capabilities are all dropped), the sandbox can fill it only up to its size, and it vanishes
+with the container.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from hgm.sandbox import (
+    RunResult,
+    RunSpec,
+    SandboxError,
+    _docker_config,
+    _docker_exec,
+    _docker_files,
+    _docker_pool,
+    output_name,
+)
+from hgm.sandbox import image as image_module
+from hgm.sandbox._docker_config import INODES
+from hgm.sandbox._docker_exec import UID, Conversation, Transcript, failed, result
+from hgm.sandbox._docker_launcher import LAUNCHER
+from hgm.sandbox._spec import check_spec
+
+log = logging.getLogger(__name__)
+
+_MIB = 1 << 20
+# After the time limit, how long the launcher has to report before the run is taken apart.
+_REPORT_GRACE_S = 10.0
+
+
+@dataclass(frozen=True, eq=False)
+class _Slot:
+    """A started container and its launcher, waiting on its stdin for a job."""
+
+    cid: str
+    exec_id: str
+    sock: Any
+    """The exec's hijacked stream (the SDK's ``socket.SocketIO``)."""
+
+
+class DockerSandbox:
+    """Runs each command in a fresh container of the sandbox image.
+
+    ``image``: the image to use (default: the recipe's tag, built on first use unless
+    ``build=0``); ``toolchains``: use the image with the extra toolchains; ``runtime``: a
+    container runtime such as ``runsc`` (gVisor), which the engine must have; ``disk_mb``: the
+    size of each writable mount (initial content included), of /tmp and of $HOME;
+    ``prestart``: how many containers of the shape just used to start ahead for the next run
+    (0: start each when its run comes); ``run``: a label value naming the run, put on every
+    container and volume.
+    """
+
+    def __init__(
+        self,
+        image: str | None = None,
+        runtime: str | None = None,
+        toolchains: bool | str = False,
+        build: bool | str = True,
+        disk_mb: int | str = 2048,
+        prestart: int | str = 1,
+        run: str = "",
+    ) -> None:
+        toolchains, build = _docker_config.flag("toolchains", toolchains), _docker_config.flag("build", build)
+        self._disk_mb, prestart = int(disk_mb), int(prestart)
+        if self._disk_mb <= 0 or prestart < 0:
+            raise ValueError("disk_mb must be positive and prestart not negative")
+        self._docker = image_module.connect()  # first: it explains a missing docker package
+        import docker.errors
+        import requests
+
+        self._errors = (docker.errors.DockerException, requests.RequestException, OSError)
+        self._api = self._docker.api
+        if image and not image_module.image_exists(self._docker, image):
+            raise SandboxError(f"the Docker engine has no image {image!r}")
+        self._image = image or image_module.ensure_image(
+            self._docker, toolchains=toolchains, build=build
+        )
+        info = self._api.info()
+        if runtime and runtime not in (info.get("Runtimes") or {}):
+            raise SandboxError(
+                f"the Docker engine has no runtime {runtime!r}; for gVisor install runsc and "
+                "register it with dockerd (see sandbox/README.md)"
+            )
+        self._runtime = runtime or None
+        self._ncpu = int(info.get("NCPU") or os.cpu_count() or 1)
+        self.name = f"docker({runtime})" if runtime else "docker"
+        self.isolated = True
+        self._labels = {
+            "hgm.sandbox": uuid.uuid4().hex[:12],
+            "hgm.run": run,
+            "hgm.host": socket.gethostname(),
+            "hgm.pid": str(os.getpid()),
+        }
+        self._lock = threading.Lock()
+        self._live: set[str] = set()
+        self._reap_orphans()
+        self._pool = _docker_pool.Pool(self._start, self._remove, ahead=prestart)
+
+    def _reap_orphans(self) -> None:
+        """Remove containers left by docker sandboxes of processes on this host that died.
+
+        A driver killed mid-run cannot remove its containers; the launcher's own time limit
+        has stopped their commands, and this removes what is left. Containers of live
+        processes, of other hosts, and without hgm's labels are never touched.
+        """
+        host = self._labels["hgm.host"]
+        try:
+            found = self._api.containers(all=True, filters={"label": f"hgm.host={host}"})
+        except self._errors as exc:
+            log.warning("could not list leftover sandbox containers: %s", exc)
+            return
+        for container in found:
+            pid = (container.get("Labels") or {}).get("hgm.pid", "")
+            if pid.isdigit() and not _alive(int(pid)):
+                log.info("removing sandbox container %s left by dead process %s",
+                         container["Id"][:12], pid)  # fmt: skip
+                self._remove_container(container["Id"])
+
+    def run(self, spec: RunSpec, out_dir: Path) -> RunResult:
+        """Run ``spec``; see :class:`hgm.sandbox.Sandbox`."""
+        check_spec(spec)
+        _docker_config.check_socket(spec)
+        packed: dict[str, _docker_files.Packed] = {}
+        try:
+            for mount in spec.mounts:
+                if not mount.writable:
+                    packed[mount.target] = _docker_files.pack(
+                        [(Path(mount.host), "")], uid=0, writable=False
+                    )
+            writable = [(Path(m.host), m.target.lstrip("/")) for m in spec.mounts if m.writable]
+            packed[""] = _docker_files.pack(writable, uid=UID, writable=True)
+            return self._run_packed(spec, packed, Path(out_dir))
+        except OSError as exc:
+            return failed(f"could not read the mounts: {exc}")
+        finally:
+            for item in packed.values():
+                item.file.close()
+
+    def close(self) -> None:
+        """Remove every container this sandbox still has (running, idle or not)."""
+        self._pool.close()
+        with self._lock:
+            live = list(self._live)
+        for cid in live:
+            self._remove_container(cid)
+
+    # --- one run ---------------------------------------------------------------------------
+
+    def _run_packed(
+        self, spec: RunSpec, packed: dict[str, _docker_files.Packed], out_dir: Path
+    ) -> RunResult:
+        start = time.monotonic()
+        try:
+            slot = self._pool.take(spec)
+        except self._errors as exc:
+            return failed(f"could not start a container: {exc}")
+        try:
+            return self._run_in(slot, spec, packed, out_dir, start)
+        finally:
+            self._pool.discard(slot)
+
+    def _run_in(
+        self,
+        slot: _Slot,
+        spec: RunSpec,
+        packed: dict[str, _docker_files.Packed],
+        out_dir: Path,
+        start: float,
+    ) -> RunResult:
+        api, cid = self._api, slot.cid
+        deadline = start + spec.time_limit_s
+        try:
+            for target, item in packed.items():
+                # The writable mounts ("") go to the launcher; an empty folder needs nothing.
+                if target and item.entries > 1 and not api.put_archive(cid, target, item.file):
+                    return failed(f"could not copy {target} into the container")
+        except self._errors as exc:
+            return failed(f"could not copy the read-only mounts in: {exc}")
+        talk = Conversation(slot.sock)
+        try:
+            tar = packed[""].file if packed[""].entries else None
+            left = deadline - time.monotonic()
+            job = _docker_exec.job(spec, time_limit_s=left, with_tar=tar is not None)
+            try:
+                self._send(slot, job, tar, deadline)
+            except TimeoutError:
+                pass  # the launcher stopped reading: a run that never started
+            except OSError as exc:
+                return failed(f"could not start the command: {exc}")
+            said = talk.transcript(spec.output_limit_bytes, deadline + _REPORT_GRACE_S)
+            duration = time.monotonic() - start
+            if not said.ready:
+                late = duration > spec.time_limit_s
+                why = "did not start before the time limit" if late else "failed to start"
+                detail = talk.launcher_stderr.data.decode("utf-8", "replace").strip()
+                return failed(f"sandbox {why}: {detail or 'no detail'}", said, duration)
+            if said.report is None:
+                return self._salvage(slot, spec, said, out_dir, start)
+            try:
+                outputs = self._receive(talk, spec, out_dir)
+            except (SandboxError, *self._errors) as exc:
+                return failed(f"could not collect outputs: {exc}", said, duration)
+            report = said.report
+            truncated = tuple(report.get("truncated", (False, False)))
+            return result(said, report["code"], report["timed_out"], duration, outputs, truncated)
+        finally:
+            talk.close()
+
+    def _receive(self, talk: Conversation, spec: RunSpec, out_dir: Path) -> dict[str, Path]:
+        """The writable mounts, as the launcher archived them after the command."""
+        outputs = {}
+        for mount in spec.mounts:
+            if not mount.writable:
+                continue
+            dest = out_dir / output_name(mount.target)
+            if os.path.lexists(dest):
+                raise FileExistsError(f"output folder already exists: {dest}")
+            chunks = talk.tar()
+            self._extract(chunks, mount.target, dest)
+            for _ in chunks:  # what the tar reader left: padding up to the end frame
+                pass
+            outputs[mount.target] = dest
+        return outputs
+
+    def _salvage(
+        self, slot: _Slot, spec: RunSpec, said: Transcript, out_dir: Path, start: float
+    ) -> RunResult:
+        """The launcher went silent (killed by the command, or stuck): ask the engine instead."""
+        api = self._api
+        try:
+            api.pause(slot.cid)  # freeze whatever is left; the volumes stay readable
+            state = api.exec_inspect(slot.exec_id)
+            duration = time.monotonic() - start
+            timed_out = duration > spec.time_limit_s
+            code = None if state.get("Running") else state.get("ExitCode")
+            outputs = self._collect(slot.cid, spec, out_dir)
+        except (SandboxError, *self._errors) as exc:
+            return failed(f"the sandbox's launcher went silent, then: {exc}", said)
+        return result(said, code, timed_out or code is None, duration, outputs)
+
+    def _send(self, slot: _Slot, job: bytes, tar: IO[bytes] | None, deadline: float) -> None:
+        """Write the job line and the tar to the launcher's stdin, then close it.
+
+        Raises TimeoutError (socket.timeout) at the deadline: a launcher that stopped reading
+        cannot block the driver.
+        """
+        raw = slot.sock._sock  # the SDK's SocketIO wraps the connection's socket
+        raw.settimeout(max(deadline - time.monotonic(), 0.001))
+        try:
+            raw.sendall(job)
+            if tar is not None:
+                while chunk := tar.read(_MIB):
+                    raw.sendall(chunk)
+            raw.shutdown(socket.SHUT_WR)
+        finally:
+            raw.settimeout(None)
+
+    def _start(self, spec: RunSpec) -> _Slot:
+        """Create and start a container for runs shaped like ``spec``, and its launcher."""
+        cid = self._create(spec)
+        try:
+            self._api.start(cid)
+            argv = ["python3", "-I", "-S", "-c", LAUNCHER]
+            exec_id = self._api.exec_create(cid, argv, stdin=True)["Id"]
+            sock = self._api.exec_start(exec_id, socket=True)
+        except BaseException:
+            self._remove_container(cid)
+            raise
+        return _Slot(cid, exec_id, sock)
+
+    def _create(self, spec: RunSpec) -> str:
+        settings = _docker_config.Settings(
+            self._image, self._runtime, self._disk_mb, self._ncpu, self._labels
+        )
+        created = self._api.create_container(
+            host_config=self._api.create_host_config(**_docker_config.host_config(spec, settings)),
+            **_docker_config.container(settings),
+        )
+        cid = created["Id"]
+        with self._lock:
+            self._live.add(cid)
+        return cid
+
+    def _check_running(self, cid: str) -> None:
+        """The volumes die with the container: make sure it is still there to collect from."""
+        state = self._api.inspect_container(cid)["State"]
+        if not state.get("Running"):
+            oom = " (out of memory)" if state.get("OOMKilled") else ""
+            raise SandboxError(f"the container stopped before its outputs were collected{oom}")
+
+    def _collect(self, cid: str, spec: RunSpec, out_dir: Path) -> dict[str, Path]:
+        """The writable mounts, through the engine (when the launcher cannot send them)."""
+        self._check_running(cid)
+        outputs = {}
+        for mount in spec.mounts:
+            if not mount.writable:
+                continue
+            dest = out_dir / output_name(mount.target)
+            if os.path.lexists(dest):
+                raise FileExistsError(f"output folder already exists: {dest}")
+            self._fetch(cid, mount.target, dest)
+            outputs[mount.target] = dest
+        return outputs
+
+    def _fetch(self, cid: str, target: str, dest: Path) -> None:
+        api = self._api
+        # The SDK's get_archive hides the response; closing it is how an oversized stream is
+        # abandoned without the engine holding the container's lock while it waits for us.
+        response = api._get(api._url("/containers/{0}/archive", cid), params={"path": target},
+                            stream=True)  # fmt: skip
+        try:
+            api._raise_for_status(response)
+            self._extract(response.iter_content(chunk_size=_MIB), target, dest)
+        finally:
+            response.close()
+
+    def _extract(self, chunks: Any, target: str, dest: Path) -> None:
+        # A tar header and padding cost up to 1 KiB a file, which tmpfs does not count; only
+        # sparse files can make the stream much larger than the mount's size.
+        limit = self._disk_mb * _MIB + 1024 * INODES
+        try:
+            _docker_files.extract(chunks, dest, strip=target.rsplit("/", 1)[1], limit_bytes=limit)
+        except _docker_files.StreamTooLarge as exc:
+            raise SandboxError(
+                f"{target} holds more than {limit // _MIB} MiB once archived (sparse files?)"
+            ) from exc
+
+    def _remove(self, slot: _Slot) -> None:
+        raw = slot.sock._sock
+        with contextlib.suppress(OSError):
+            slot.sock.close()
+            if raw is not None:
+                raw.close()
+        self._remove_container(slot.cid)
+
+    def _remove_container(self, cid: str) -> None:
+        try:
+            self._api.remove_container(cid, force=True, v=True)
+        except self._errors as exc:
+            import docker.errors
+
+            if not isinstance(exc, docker.errors.NotFound):
+                log.warning("could not remove sandbox container %s: %s", cid[:12], exc)
+                return
+        with self._lock:
+            self._live.discard(cid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
