@@ -269,7 +269,7 @@ def bench_list(as_json: JsonFlag = False) -> None:
 @bench_app.command("check")
 def bench_check(
     bench: Annotated[str, typer.Argument(help="Benchmark spec: builtin, dir:PATH, polyglot:PATH, ...")],
-    sandbox: Annotated[str, typer.Option(help="Sandbox the tests run in: local, local?bwrap=0.")] = "local",
+    sandbox: Annotated[str, typer.Option(help="Sandbox the tests run in: local, local?bwrap=0, docker.")] = "local",
     as_json: JsonFlag = False,
 ) -> None:
     """Every task loads; hidden tests fail untouched, pass with the reference solution, agree twice."""

@@ -29,8 +29,9 @@ def test_bench_list_shows_the_builtin_tasks_with_tiers():
 
 
 @pytest.mark.slow
-def test_bench_check_builtin_is_all_ok_in_the_local_sandbox():
-    proc = _hgm("bench", "check", "builtin", "--sandbox", "local", "--json")
+@pytest.mark.parametrize("sandbox", ["local", "docker"])
+def test_bench_check_builtin_is_all_ok_in_every_sandbox(sandbox):
+    proc = _hgm("bench", "check", "builtin", "--sandbox", sandbox, "--json")
     data = json.loads(proc.stdout)
     assert proc.returncode == 0, data["problems"]
     assert data["tasks"] >= 40 and data["ok"] == data["tasks"] and data["problems"] == []
