@@ -10,6 +10,7 @@ double-counting anything (work that was in flight is simply redone).
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import signal
 import threading
 import time
@@ -236,7 +237,7 @@ def _record_expansion(run, stats, pending, result: ExpansionResult | None, failu
         )
     finally:
         if result.tree is not None:
-            _remove_tree(result.tree)
+            shutil.rmtree(result.tree, ignore_errors=True)
     child = stats.add_node(pending.node, valid=result.valid)
     if child != node.id:  # pragma: no cover - the archive and the statistics disagree
         raise RuntimeError(f"node id mismatch: archive {node.id}, statistics {child}")
@@ -246,9 +247,3 @@ def _record_expansion(run, stats, pending, result: ExpansionResult | None, failu
     else:
         state["unproductive"] += 1
         state["last_unproductive"] = (result.reason or "invalid child").splitlines()[0]
-
-
-def _remove_tree(path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
