@@ -72,6 +72,8 @@ def test_get_policy_rejects_bad_parameters():
         get_policy("hgm?beta=1")
     with pytest.raises(ValueError, match="alpha"):
         get_policy("hgm?alpha=0")
+    with pytest.raises(ValueError, match="screen"):
+        get_policy("hgm?screen=-1")
 
 
 # -- HGM --------------------------------------------------------------------------------
@@ -101,8 +103,38 @@ def test_hgm_evaluates_the_chosen_node_on_its_next_task():
 
 
 def test_hgm_expands_when_no_task_is_left_to_evaluate():
-    t = tree([None], in_flight={0: 1}, n_tasks=1)  # widening wants an evaluation
-    assert decide(HGMPolicy(), t) == Expand(0)
+    t = tree([None], {0: "p"}, n_tasks=1)  # widening wants an evaluation (1 ** a < 1 + 1)
+    t.add_node(0)
+    t.record_eval(1, t.take_task(1), "fail")
+    assert decide(HGMPolicy(alpha=0.5), t) in {Expand(0), Expand(1)}
+
+
+def test_hgm_screens_a_new_node_before_anything_else():
+    # Node 0 is screened (5 evaluations); node 2 has 2 of its 5: it gets the next task.
+    t = tree([None, 0, 0], {0: "pfpfp", 1: "ppppp", 2: "pf"})
+    assert decide(HGMPolicy(alpha=0.1), t) == Evaluate(2, 2)
+
+
+def test_hgm_screening_counts_evaluations_in_flight():
+    # 2 done + 2 in flight: one more is owed; 2 done + 3 in flight: screening is complete
+    # and Thompson sampling chooses among both nodes.
+    owed = tree([None, 0], {0: "pfpfp", 1: "pf"}, in_flight={1: 2})
+    assert counts(HGMPolicy(alpha=0.1), owed, 50) == {Evaluate(1, 4): 50}
+    done = tree([None, 0], {0: "pfpfp", 1: "pf"}, in_flight={1: 3})
+    assert set(counts(HGMPolicy(alpha=0.1), done, 100)) == {Evaluate(0, 5), Evaluate(1, 5)}
+
+
+def test_hgm_never_expands_a_node_that_is_not_screened():
+    # Node 1 looks perfect on 4 tasks but owes a fifth; widening wants an expansion.
+    t = tree([None, 0], {0: "fffff" * 4, 1: "pppp"})
+    seen = counts(HGMPolicy(alpha=1.0), t, 200)
+    assert Expand(1) not in seen and set(seen) == {Expand(0)}
+
+
+def test_hgm_waits_for_screening_in_flight_before_expanding():
+    t = tree([None], in_flight={0: 1}, n_tasks=1)  # nothing to evaluate, nothing screened
+    assert decide(HGMPolicy(), t) == Wait()
+    assert decide(HGMPolicy(screen=0), t) == Expand(0)
 
 
 def test_hgm_waits_when_nothing_is_possible_but_work_is_in_flight():
@@ -117,7 +149,7 @@ def test_hgm_stops_when_nothing_is_possible_and_nothing_is_in_flight():
 
 def test_hgm_never_expands_or_evaluates_an_invalid_node():
     t = tree([None, 0, 0], {0: "ffff"}, invalid={1})
-    seen = counts(HGMPolicy(alpha=1.0), t, 200)
+    seen = counts(HGMPolicy(alpha=1.0, screen=0), t, 200)
     assert Expand(1) not in seen and set(seen) <= {Expand(0), Expand(2)}
 
 
@@ -136,7 +168,7 @@ def test_hgm_on_a_large_tree_never_picks_an_invalid_node():
 def test_hgm_expansion_prefers_the_clearly_better_clade():
     # Node 1's clade passes 18/20 (through its child 3), node 2's 2/20.
     t = tree([None, 0, 0, 1], {3: "p" * 18 + "ff", 2: "pp" + "f" * 18})
-    seen = counts(HGMPolicy(alpha=1.0), t, 400)
+    seen = counts(HGMPolicy(alpha=1.0, screen=0), t, 400)
     best_clade = seen.get(Expand(1), 0) + seen.get(Expand(3), 0)
     assert best_clade >= 0.95 * 400
     assert seen.get(Expand(1), 0) > 40  # the clade counts, not only the node's own results
@@ -156,14 +188,15 @@ def test_hgm_same_seed_gives_the_same_decisions():
 def test_hgm_sharpening_is_greedier_late_in_the_budget():
     t = tree([None, 0, 0], {1: "ppppppffff", 2: "ppppffffff"})
     t.budget_fraction = 1.0
-    plain = counts(HGMPolicy(alpha=1.0), t, 400).get(Expand(1), 0)
-    sharp = counts(HGMPolicy(alpha=1.0, sharpen=30), t, 400).get(Expand(1), 0)
+    plain = counts(HGMPolicy(alpha=1.0, sharpen=0, screen=0), t, 400).get(Expand(1), 0)
+    sharp = counts(HGMPolicy(alpha=1.0, sharpen=30, screen=0), t, 400).get(Expand(1), 0)
     assert sharp > plain + 40
 
 
 def test_hgm_sharpening_changes_nothing_at_the_start_of_the_budget():
     t = tree([None, 0, 0], {1: "ppppppffff", 2: "ppppffffff"})
-    assert counts(HGMPolicy(alpha=1.0, sharpen=30), t, 50) == counts(HGMPolicy(alpha=1.0), t, 50)
+    sharp, plain = HGMPolicy(alpha=1.0, sharpen=30), HGMPolicy(alpha=1.0, sharpen=0)
+    assert counts(sharp, t, 50) == counts(plain, t, 50)
 
 
 def _simulate(policy, seed: int, steps: int = 60) -> list:

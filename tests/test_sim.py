@@ -19,6 +19,7 @@ from rich.console import Console
 
 from hgm.search import Evaluate, Expand, Stop, Wait
 from hgm.sim import SimParams, compare, demo, render_report, render_tree, simulate_run
+from hgm.sim.comparison import paired_difference
 from hgm.sim.landscape import Latent, World, child_from_normals, draw_child, standardise
 from hgm.sim.metrics import clade_quality, rank_corr, selection_signal
 
@@ -355,14 +356,28 @@ def test_compare_returns_exactly_the_contract_keys_and_shapes():
     result = compare(["hgm", "greedy"], seeds=3, budget=60, mismatch=0.7)
     assert set(result) == {"policies", "params"}
     assert list(result["policies"]) == ["hgm", "greedy"]
+    assert set(result["policies"]["hgm"]) == _ENTRY_KEYS
+    assert set(result["policies"]["greedy"]) == _ENTRY_KEYS | {"paired_vs_first"}
+    paired = result["policies"]["greedy"]["paired_vs_first"]
+    assert paired["policy"] == "hgm" and paired["ci95"][0] <= paired["mean"] <= paired["ci95"][1]
     for entry in result["policies"].values():
-        assert set(entry) == _ENTRY_KEYS
         lo, hi = entry["final_quality_ci95"]
         assert lo <= entry["final_quality_mean"] <= hi
         assert isinstance(entry["nodes_mean"], float)
         assert entry["signal_rank_corr"] is None or -1 <= entry["signal_rank_corr"] <= 1
     assert result["params"]["mismatch"] == 0.7 and result["params"]["budget"] == 60
     assert json.loads(json.dumps(result)) == result
+
+
+def test_paired_difference_is_taken_seed_by_seed():
+    # Per seed the second policy is ahead by exactly 0.1 or 0.2: a tight paired interval,
+    # though the worlds themselves differ widely.
+    reference = np.array([0.1, 0.9, 0.3, 0.7])
+    other = reference + np.array([0.1, 0.2, 0.1, 0.2])
+    d = paired_difference(reference, other, "ref")
+    assert d["policy"] == "ref" and d["mean"] == pytest.approx(0.15)
+    half = 1.96 * np.std([0.1, 0.2, 0.1, 0.2], ddof=1) / 2
+    assert d["ci95"] == pytest.approx([0.15 - half, 0.15 + half])
 
 
 def test_compare_with_a_list_of_mismatch_values_gives_one_report_per_value():

@@ -24,8 +24,7 @@ import numpy as np
 from scipy import special
 
 from hgm.search import Action, Expand
-from hgm.search.greedy import owed_evaluation
-from hgm.search.hgm import wait_or_stop
+from hgm.search.common import owed_evaluation, wait_or_stop
 from hgm.search.tree import Snapshot
 
 

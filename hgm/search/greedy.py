@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hgm.search import Action, Evaluate, Expand
-from hgm.search.hgm import wait_or_stop
+from hgm.search import Action, Expand
+from hgm.search.common import evaluated_nodes, owed_evaluation, wait_or_stop
 from hgm.search.tree import Snapshot
 
 
@@ -64,24 +64,3 @@ class GreedyPolicy(QuotaPolicy):
         mean = snap.own_pass[parents] / np.maximum(done, 1)
         best = parents[mean == mean.max()]
         return int(best[rng.integers(best.size)] if best.size > 1 else best[0])
-
-
-def owed_evaluation(snap: Snapshot, quota: int | np.ndarray) -> Evaluate | None:
-    """Evaluate the lowest-id valid node with fewer than ``quota`` evaluations done or
-    dispatched and a task left; None when no node is owed one.
-
-    ``quota`` is one number for every node or an array indexed by node id. Evaluations
-    that ended in an infrastructure error are neither done nor dispatched, so they are
-    owed again.
-    """
-    if snap.n_nodes == 0:
-        return None
-    dispatched = snap.own_pass + snap.own_fail + snap.in_flight
-    owes = snap.valid & (snap.next_task >= 0) & (dispatched < quota)
-    i = int(np.argmax(owes))
-    return Evaluate(i, int(snap.next_task[i])) if owes[i] else None
-
-
-def evaluated_nodes(snap: Snapshot, quota: int | np.ndarray) -> np.ndarray:
-    """Ids of valid nodes with at least ``quota`` completed evaluations."""
-    return np.flatnonzero(snap.valid & (snap.own_pass + snap.own_fail >= quota))

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hgm.search import Action, Policy
-from hgm.search.greedy import owed_evaluation
+from hgm.search.common import owed_evaluation
 from hgm.search.tree import Snapshot
 
 

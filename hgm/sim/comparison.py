@@ -38,12 +38,14 @@ def compare(
     """Run every policy on seeds ``0..seeds-1`` and summarise, as JSON-ready data.
 
     Returns ``{"policies": {spec: {"final_quality_mean", "final_quality_ci95": [lo, hi],
-    "nodes_mean", "signal_rank_corr"}}, "params": {...}}``; with a list of mismatch values,
+    "nodes_mean", "signal_rank_corr", "paired_vs_first"}}, "params": {...}}``; with a list of mismatch values,
     a list of such objects, one per value. ``params`` supplies the other landscape
     parameters (``budget`` and ``mismatch`` given here override its own). Final quality is
     the TRUE pass rate of the agent the shared final-agent rule picks; its interval is
     mean +- 1.96 standard errors over seeds. ``signal_rank_corr`` is the mean over seeds of
-    each run's rank correlation (null when no seed had one). ``progress(done, total)`` is
+    each run's rank correlation (null when no seed had one). Every policy after the first
+    also has ``paired_vs_first``: its difference in final quality from the first policy,
+    seed by seed (:func:`paired_difference`). ``progress(done, total)`` is
     called after every run.
     """
     values = mismatch if isinstance(mismatch, list) else [mismatch]
@@ -52,7 +54,7 @@ def compare(
     reports = []
     for m in values:
         p = replace(base, mismatch=float(m))
-        summary = {}
+        summary, finals = {}, {}
         for spec in policies:
             runs = []
             for seed in range(seeds):
@@ -62,6 +64,12 @@ def compare(
                 if progress is not None:
                     progress(done, total)
             summary[spec] = summarise(runs)
+            finals[spec] = np.array([r.final_p for r in runs], dtype=float)
+        reference = policies[0]
+        for spec in policies[1:]:
+            summary[spec]["paired_vs_first"] = paired_difference(
+                finals[reference], finals[spec], reference
+            )
         reports.append({"policies": summary, "params": _params_json(p, seeds)})
     return reports if isinstance(mismatch, list) else reports[0]
 
@@ -79,6 +87,19 @@ def summarise(runs: list[SimResult]) -> dict:
         "nodes_mean": float(np.mean([r.n_nodes for r in runs])),
         "signal_rank_corr": float(corr.mean()) if len(corr) else None,
     }
+
+
+def paired_difference(reference: np.ndarray, other: np.ndarray, name: str) -> dict:
+    """Mean and 95% interval of ``other - reference``, seed by seed.
+
+    Every policy meets the same world on a given seed (common random numbers), so the
+    difference of two policies is best judged seed by seed: much of the spread of the
+    per-policy intervals is the spread between worlds, which pairing removes.
+    """
+    d = np.asarray(other, dtype=float) - np.asarray(reference, dtype=float)
+    mean = float(d.mean())
+    half = 1.96 * float(d.std(ddof=1)) / math.sqrt(len(d)) if len(d) > 1 else 0.0
+    return {"policy": name, "mean": mean, "ci95": [mean - half, mean + half]}
 
 
 def _params_json(params: SimParams, seeds: int) -> dict:

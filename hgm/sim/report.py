@@ -33,6 +33,8 @@ def _table(report: dict) -> Table:
     table.add_column("nodes", justify="right")
     table.add_column("signal rank corr", justify="right")
     rows = report["policies"]
+    first = next(iter(rows), "")
+    table.add_column(f"vs {first}, paired", justify="right")
     best = max(rows, key=lambda k: rows[k]["final_quality_mean"]) if rows else None
     for name, r in rows.items():
         lo, hi = r["final_quality_ci95"]
@@ -43,8 +45,16 @@ def _table(report: dict) -> Table:
             f"[{lo:.3f}, {hi:.3f}]",
             f"{r['nodes_mean']:.1f}",
             "—" if corr is None else f"{corr:+.2f}",
+            _paired(r.get("paired_vs_first")),
         )
     return table
+
+
+def _paired(diff: dict | None) -> str:
+    if diff is None:
+        return "—"
+    lo, hi = diff["ci95"]
+    return f"{diff['mean']:+.3f} [{lo:+.3f}, {hi:+.3f}]"
 
 
 def _label(res: SimResult, i: int) -> Text:
