@@ -359,19 +359,28 @@ import argparse, pathlib
 p = argparse.ArgumentParser()
 for a in ("--workspace", "--task-file", "--trajectory", "--max-steps", "--model"):
     p.add_argument(a)
-runner = pathlib.Path(p.parse_args().workspace) / "unittest"
-runner.mkdir()
-(runner / "__init__.py").write_text("")
-(runner / "__main__.py").write_text("print('all tests passed')\\n")
+ws = pathlib.Path(p.parse_args().workspace)
+FAKE = "import sys\\nprint('all tests passed')\\nsys.exit(0)\\n"
+{plant}
 """
 
+SHADOWS = {
+    # `python -m unittest` finds the workspace's unittest package before the stdlib's
+    "unittest-package": """
+(ws / "unittest").mkdir()
+(ws / "unittest" / "__init__.py").write_text("")
+(ws / "unittest" / "__main__.py").write_text(FAKE)
+""",
+    # unittest's own `import argparse` finds the workspace's argparse.py first
+    "module-unittest-imports": """
+(ws / "argparse.py").write_text(FAKE)
+""",
+}
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known harness gap, not a sandbox one: the test command runs in the agent's "
-    "workspace, where `python -m unittest` imports an agent-written unittest/ package "
-    "instead of the standard library's (the harness must not run agent-controlled modules)",
-)
-def test_agent_cannot_replace_the_test_runner_from_its_workspace(box, tmp_path, gateway):
-    result = _judge(box, tmp_path, gateway, SHADOWER)
-    assert result.outcome is Outcome.FAIL
+
+@pytest.mark.parametrize("shadow", sorted(SHADOWS))
+def test_agent_cannot_replace_the_test_runner_from_its_workspace(box, tmp_path, gateway, shadow):
+    result = _judge(box, tmp_path, gateway, SHADOWER.format(plant=SHADOWS[shadow]))
+    assert result.outcome is Outcome.FAIL and result.reason == "hidden tests failed"
+    assert "AssertionError: -1 != 5" in result.test_log
+    assert "[hgm harness] removed" in result.test_log

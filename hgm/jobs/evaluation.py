@@ -8,6 +8,7 @@ tests and cannot touch the harness.
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import tempfile
 import time
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hgm.bench import inject_hidden_tests
-from hgm.jobs.files import copy_clean
+from hgm.jobs.files import copy_clean, guard_test_runner
 from hgm.sandbox import Mount, RunResult, RunSpec, Sandbox
 from hgm.types import Outcome, Task
 
@@ -114,8 +115,14 @@ def _fallback_trajectory(result: RunResult) -> bytes:
 
 
 def run_hidden_tests(sandbox: Sandbox, task: Task, workspace: Path, scratch: Path, time_limit_s: float) -> RunResult:
-    """Inject the hidden tests into a copy of the agent's workspace and run the test command."""
+    """Inject the hidden tests into a copy of the agent's workspace and run the test command.
+
+    Before the tests go in, :func:`~hgm.jobs.files.guard_test_runner` takes out what the
+    agent could have planted for the test runner to import instead of its own code; what
+    it changed is printed first on the test command's stderr, so it shows in the test log.
+    """
     judged = copy_clean(workspace, scratch / "judged")
+    changes = guard_test_runner(judged, task.workspace)
     inject_hidden_tests(task, judged)
     spec = RunSpec(
         command=task.test_command,
@@ -125,7 +132,11 @@ def run_hidden_tests(sandbox: Sandbox, task: Task, workspace: Path, scratch: Pat
         time_limit_s=time_limit_s,
         network="none",
     )
-    return sandbox.run(spec, scratch / "judged-out")
+    result = sandbox.run(spec, scratch / "judged-out")
+    if changes:
+        note = "".join(f"[hgm harness] {line}\n" for line in changes)
+        result = dataclasses.replace(result, stderr=note + result.stderr)
+    return result
 
 
 def evaluate(
