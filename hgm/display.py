@@ -43,6 +43,8 @@ def _table(s: dict, p: Progress) -> Table:
     t.add_row("workers", f"{s['busy']}/{s['workers']} busy · {s['elapsed'] / 60:.1f} min")
     if p.last:
         t.add_row("last", p.last)
+    if p.waiting:
+        t.add_row("waiting", p.waiting)
     if p.stopping:
         t.add_row("stopping", p.stopping)
     return t
@@ -55,6 +57,7 @@ class LiveDisplay:
         self.console, self.min_evals, self.log_every_s = console, min_evals, log_every_s
         self._live: Live | None = None
         self._last_log = 0.0
+        self._waiting: str | None = None
 
     def __enter__(self) -> LiveDisplay:
         if self.console.is_terminal:
@@ -72,6 +75,9 @@ class LiveDisplay:
             self._live.update(_table(s, p))
             return
         now = time.monotonic()
+        if p.waiting and p.waiting.split(";")[0] != self._waiting:
+            self.console.print(f"waiting: {p.waiting}", highlight=False)
+        self._waiting = p.waiting.split(";")[0] if p.waiting else None
         if now - self._last_log >= self.log_every_s or p.stopping:
             self._last_log = now
             self.console.print(

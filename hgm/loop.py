@@ -39,6 +39,10 @@ class Limits:
     max_nodes: int | None = None
     max_consecutive_errors: int = 10
     max_unproductive_expansions: int = 25
+    sandbox_wait_s: float = 600.0
+    """How long to wait for an unavailable sandbox (a stopped Docker engine) to come back."""
+    sandbox_poll_s: float = 2.0
+    """How often to ask it while waiting."""
 
 
 @dataclass
@@ -53,6 +57,7 @@ class Progress:
     last: str = ""
     errors: int = 0
     stopping: str | None = None
+    waiting: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ def run_search(
     progress = Progress(stats=stats, workers=executor.workers, started=clock())
     in_flight: dict[Future, Started] = {}
     state = {"consecutive_errors": 0, "unproductive": 0}
+    outage = Outage(worker.sandbox, limits, clock)
     stop_reason: str | None = None
     started = clock()
     with Interrupts() as interrupts:
@@ -90,20 +96,88 @@ def run_search(
             if interrupts.count == 1 and stop_reason is None:
                 stop_reason = (f"interrupted: finishing {len(in_flight)} jobs in flight "
                                "(Ctrl-C again to leave them to the resume)")
+            if stop_reason is None and outage.reason is not None:
+                stop_reason = outage.check(run, state)
             stop_reason = stop_reason or _limit_reached(stats, limits, worker, state, started, clock)
-            if stop_reason is None:
+            if stop_reason is None and outage.reason is None:
                 stop_reason = _dispatch(stats, policy, rng, executor, worker, run, in_flight, limits, clock)
             progress.busy, progress.stopping = len(in_flight), stop_reason
+            progress.waiting = outage.describe() if stop_reason is None else None
             progress.spent_usd = worker.gateway.spent_usd
             on_progress(progress)
             if not in_flight:
+                if stop_reason is None and outage.reason is not None:
+                    time.sleep(min(0.25, limits.sandbox_poll_s))
+                    continue
                 break
             done, _ = wait(list(in_flight), timeout=0.25, return_when=FIRST_COMPLETED)
             for future in done:
-                _record(run, stats, worker, in_flight.pop(future), future, state, progress)
+                if _record(run, stats, worker, in_flight.pop(future), future, state, progress):
+                    outage.suspect(run)
     if interrupts.count:
         return SearchSummary("interrupted", True, 0)
     return SearchSummary(stop_reason or "done", False, 0)
+
+
+class Outage:
+    """The sandbox backend going away mid-run (a stopped Docker engine), and coming back.
+
+    After a job ends in an infrastructure error the loop asks the sandbox whether it is
+    available (:meth:`hgm.sandbox.Sandbox.unavailable`). If not, no new work starts: the
+    jobs in flight finish (as errors, most likely, and are recorded so), and the sandbox is
+    asked again every ``sandbox_poll_s`` seconds. When it answers, the error counters are
+    reset (the errors were the outage's, not the agent's) and the run goes on; after
+    ``sandbox_wait_s`` seconds the run stops, saying what to do. Both are run events.
+    """
+
+    def __init__(self, sandbox, limits: Limits, clock: Callable[[], float]):
+        self._probe = getattr(sandbox, "unavailable", None)
+        self._limits, self._clock = limits, clock
+        self.reason: str | None = None
+        self._since = self._next = 0.0
+
+    def suspect(self, run: Run) -> None:
+        """A job failed in the infrastructure: is the sandbox itself gone?"""
+        if self.reason is not None or self._probe is None:
+            return
+        reason = self._probe()
+        if reason is None:
+            return
+        self.reason, self._since = reason, self._clock()
+        self._next = self._since + self._limits.sandbox_poll_s
+        run.log_event("sandbox_unavailable", {"reason": reason, "wait_s": self._limits.sandbox_wait_s})
+
+    def check(self, run: Run, state: dict) -> str | None:
+        """While waiting: None to go on (waiting or recovered), or why the run must stop."""
+        now = self._clock()
+        if now < self._next:
+            return None
+        self._next = now + self._limits.sandbox_poll_s
+        reason = self._probe()
+        waited = now - self._since
+        if reason is None:
+            run.log_event("sandbox_available", {"waited_s": round(waited, 1), "after": self.reason})
+            self.reason = None
+            state["consecutive_errors"] = state["unproductive"] = 0
+            return None
+        self.reason = reason
+        if waited < self._limits.sandbox_wait_s:
+            return None
+        run.log_event("sandbox_gave_up", {"reason": reason, "waited_s": round(waited, 1)})
+        return (
+            f"the sandbox has been unavailable for {waited:.0f} s: {reason}. Everything recorded "
+            f"is saved; bring it back (for Docker: start the engine, e.g. `sudo systemctl start "
+            f"docker` or `make setup`) and continue with `hgm run --resume {run.path}`"
+        )
+
+    def describe(self) -> str | None:
+        if self.reason is None:
+            return None
+        waited = self._clock() - self._since
+        return (
+            f"{self.reason}; waiting for it ({waited:.0f} s of at most "
+            f"{self._limits.sandbox_wait_s:.0f} s; Ctrl-C stops the run, which can be resumed)"
+        )
 
 
 class Interrupts:
@@ -177,8 +251,11 @@ def _dispatch(stats, policy, rng, executor, worker, run, in_flight, limits, cloc
     return None
 
 
-def _record(run, stats, worker, pending: Started, future: Future, state, progress) -> None:
-    """Make one finished job durable, then let the policy see it."""
+def _record(run, stats, worker, pending: Started, future: Future, state, progress) -> bool:
+    """Make one finished job durable, then let the policy see it.
+
+    Returns True when the job failed for a reason outside the agent's control (an
+    evaluation recorded as ``error``, an expansion that produced no child)."""
     charge = worker.end(pending.token, pending.ref)
     try:
         result = future.result()
@@ -187,9 +264,8 @@ def _record(run, stats, worker, pending: Started, future: Future, state, progres
         result = None
         failure = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}"
     if pending.kind == "evaluation":
-        _record_evaluation(run, stats, pending, result, failure, charge, state, progress)
-    else:
-        _record_expansion(run, stats, pending, result, failure, charge.cost_usd, state, progress)
+        return _record_evaluation(run, stats, pending, result, failure, charge, state, progress)
+    return _record_expansion(run, stats, pending, result, failure, charge.cost_usd, state, progress)
 
 
 def _record_evaluation(run, stats, pending, result: EvalResult | None, failure, charge: Charge, state, progress):
@@ -214,6 +290,7 @@ def _record_evaluation(run, stats, pending, result: EvalResult | None, failure, 
         state["consecutive_errors"] = 0
     task_id = run.task_ids[pending.task]
     progress.last = f"node {pending.node} on {task_id}: {result.outcome}"
+    return result.outcome is Outcome.ERROR
 
 
 def _record_expansion(run, stats, pending, result: ExpansionResult | None, failure, cost, state, progress):
@@ -225,7 +302,7 @@ def _record_expansion(run, stats, pending, result: ExpansionResult | None, failu
         progress.last = f"expansion of node {pending.node} failed: {reason.splitlines()[0]}"
         state["unproductive"] += 1
         state["last_unproductive"] = reason.splitlines()[0]
-        return
+        return True
     stats.end_expansion(pending.node)
     try:
         status = NodeStatus.VALID if result.valid else NodeStatus.INVALID
@@ -247,3 +324,4 @@ def _record_expansion(run, stats, pending, result: ExpansionResult | None, failu
     else:
         state["unproductive"] += 1
         state["last_unproductive"] = (result.reason or "invalid child").splitlines()[0]
+    return False

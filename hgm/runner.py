@@ -111,7 +111,8 @@ def start_run(config: RunConfig, out: Path, *, resume: bool, console: Console) -
         executor = get_executor("local", config.workers)
         stack.callback(executor.shutdown, False)
         limits = Limits(config.max_evals, config.max_hours, config.max_nodes,
-                        config.max_consecutive_errors, config.max_unproductive_expansions)
+                        config.max_consecutive_errors, config.max_unproductive_expansions,
+                        sandbox_wait_s=60 * config.sandbox_wait_minutes)
         with LiveDisplay(console, min_evals=config.final_min_evals) as display:
             summary = run_search(run, policy, executor, worker, limits, seed=config.seed, on_progress=display)
     return RunOutcome(out, summary.stop_reason, summary.interrupted, summary.abandoned)

@@ -10,6 +10,9 @@
 set -euo pipefail
 
 LOG=${HGM_DOCKERD_LOG:-/var/log/hgm-dockerd.log}
+# Written when this script started the engine: tests may then stop and restart it
+# (tests/test_engine_outage.py); an engine managed elsewhere is never touched.
+MARK=${HGM_DOCKERD_MARK:-/run/hgm-dockerd.started}
 WAIT_S=${HGM_DOCKERD_WAIT_S:-60}
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -44,6 +47,7 @@ echo "starting dockerd in the background (log: $LOG)"
 $SUDO sh -c "setsid dockerd >>'$LOG' 2>&1 </dev/null &"
 for _ in $(seq $((WAIT_S * 10))); do
   if engine_answers; then
+    $SUDO touch "$MARK"
     exit 0
   fi
   sleep 0.1

@@ -1,6 +1,7 @@
-"""The evolution loop end to end: real CLI, real gateway, real agent, real local sandbox.
+"""The evolution loop end to end: real CLI, real gateway, real agent, real sandboxes.
 
-The only scripted part is the model (`scripted:demo`), reached over the gateway's HTTP.
+The only scripted part is the model (`scripted:demo`), reached over the gateway's HTTP. The
+end-to-end run is made once in the local sandbox and once in Docker.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from hgm.archive import Run, check_run
 from hgm.bench import get_benchmark
@@ -47,15 +49,16 @@ def _hgm(*args: str, timeout: float = 600, **kw) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory) -> tuple[Path, list[str], list[str]]:
+@pytest.fixture(scope="module", params=["local", "docker"])
+def demo_run(request, tmp_path_factory) -> tuple[Path, list[str], list[str]]:
     short, long_ = _task_ids(3, 3)
     out = tmp_path_factory.mktemp("loop") / "run"
     proc = _hgm(
         "run", "--model", "scripted:demo", "--benchmark", f"builtin?ids={','.join(short + long_)}",
-        "--sandbox", "local", "--max-evals", 30, "--workers", 2, "--out", out,
+        "--sandbox", request.param, "--max-evals", 30, "--workers", 2, "--out", out,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert yaml.safe_load((out / "config.yaml").read_text())["sandbox"] == request.param
     return out, short, long_
 
 

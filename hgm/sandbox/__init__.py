@@ -161,6 +161,12 @@ class Sandbox(Protocol):
         """Kill anything still running and release resources."""
         ...
 
+    def unavailable(self) -> str | None:
+        """None when the backend can run commands now, else why it cannot (e.g. the Docker
+        engine does not answer). Cheap enough to call every few seconds. Optional: the loop
+        treats a backend without it as always available."""
+        ...
+
 
 SANDBOXES: dict[str, str] = {
     "local": "hgm.sandbox.local:LocalSandbox",

@@ -94,6 +94,15 @@ class Pool(Generic[Slot]):
                 return
         self._remove(slot)
 
+    def flush(self) -> None:
+        """Remove the idle containers (after an engine restart they are dead)."""
+        with self._lock:
+            idle = [slot for _, slot in self._order]
+            self._idle.clear()
+            self._order.clear()
+        for slot in idle:
+            self._remove(slot)
+
     def close(self) -> None:
         """Stop starting containers, finish pending removals, remove the idle ones."""
         with self._lock:

@@ -114,6 +114,7 @@ class DockerSandbox:
         }
         self._lock = threading.Lock()
         self._live: set[str] = set()
+        self._engine_lost = False
         self._reap_orphans()
         self._pool = _docker_pool.Pool(self._start, self._remove, ahead=prestart)
 
@@ -156,6 +157,33 @@ class DockerSandbox:
         finally:
             for item in packed.values():
                 item.file.close()
+
+    def unavailable(self) -> str | None:
+        """None when the engine answers; else why not.
+
+        When the engine answers again after it did not, the containers started ahead are
+        thrown away first: an engine that stopped took them down.
+        """
+        try:
+            self._api.ping()
+        except self._errors as exc:
+            self._engine_lost = True
+            return f"the Docker engine does not answer ({type(exc).__name__}: {exc})"
+        if self._engine_lost:
+            self._engine_lost = False
+            self._pool.flush()
+            with self._lock:
+                live = list(self._live)
+            for cid in live:  # what the engine stopped mid-run, removal failed meanwhile
+                if self._is_stopped(cid):
+                    self._remove_container(cid)
+        return None
+
+    def _is_stopped(self, cid: str) -> bool:
+        try:
+            return not self._api.inspect_container(cid)["State"].get("Running")
+        except self._errors:
+            return True  # gone already: removing it again only drops it from _live
 
     def close(self) -> None:
         """Remove every container this sandbox still has (running, idle or not)."""
@@ -355,14 +383,23 @@ class DockerSandbox:
         self._remove_container(slot.cid)
 
     def _remove_container(self, cid: str) -> None:
+        import docker.errors
+
         try:
             self._api.remove_container(cid, force=True, v=True)
-        except self._errors as exc:
-            import docker.errors
-
-            if not isinstance(exc, docker.errors.NotFound):
-                log.warning("could not remove sandbox container %s: %s", cid[:12], exc)
-                return
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            log.warning("could not remove sandbox container %s: %s", cid[:12], exc)
+            return
+        except self._errors as exc:  # the engine does not answer
+            if not self._engine_lost:
+                log.warning("the Docker engine does not answer (%s); this run's sandbox "
+                            "containers are removed once it is back", exc)  # fmt: skip
+            self._engine_lost = True
+            # Kept in _live: removed when the engine is back (see unavailable), or by the
+            # next sandbox of this host if this process ends first.
+            return
         with self._lock:
             self._live.discard(cid)
 

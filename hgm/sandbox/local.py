@@ -120,6 +120,10 @@ class LocalSandbox:
         for pid in running:
             _proc.kill_group(pid)
 
+    def unavailable(self) -> str | None:
+        """Always None: a local process can always be started."""
+        return None
+
     def _run_in(self, spec: RunSpec, root: Path, out_dir: Path) -> RunResult:
         home, tmp = root / "home", root / "tmp"
         home.mkdir()
