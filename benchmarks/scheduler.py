@@ -81,6 +81,7 @@ def _median_ms(fn, repeat: int) -> float:
 
 def decision_latency(stats: TreeStats, repeat: int = 200) -> dict[str, float]:
     """Median decide() time per branch (evaluate, expand), and of the naive sampler."""
+    stats.evals_left = 10**9  # a --max-evals budget: the expand branch checks it too
     snap = stats.snapshot()
     rng = np.random.default_rng(1)
     out = {}

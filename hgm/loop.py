@@ -100,7 +100,8 @@ def run_search(
                 stop_reason = outage.check(run, state)
             stop_reason = stop_reason or _limit_reached(stats, limits, worker, state, started, clock)
             if stop_reason is None and outage.reason is None:
-                stop_reason = _dispatch(stats, policy, rng, executor, worker, run, in_flight, limits, clock)
+                stop_reason = _dispatch(stats, policy, rng, executor, worker, run, in_flight, limits, clock,
+                                        started)
             progress.busy, progress.stopping = len(in_flight), stop_reason
             progress.waiting = outage.describe() if stop_reason is None else None
             progress.spent_usd = worker.gateway.spent_usd
@@ -224,9 +225,27 @@ def _limit_reached(stats, limits, worker, state, started, clock) -> str | None:
     return None
 
 
-def _dispatch(stats, policy, rng, executor, worker, run, in_flight, limits, clock) -> str | None:
+def _tell_budget(stats, limits, worker, started, clock) -> None:
+    """Let the policy see how much of the run's budget is spent, and evaluations left.
+
+    ``budget_fraction`` is the largest fraction spent of the budgets set (evaluations,
+    dollars, hours; 0 with none), ``evals_left`` what ``--max-evals`` still allows.
+    """
+    spent = []
+    if limits.max_evals is not None:
+        spent.append(stats.evals_done / max(limits.max_evals, 1))
+        stats.evals_left = max(limits.max_evals - stats.evals_done - stats.evals_in_flight, 0)
+    if worker.gateway.max_usd:
+        spent.append(worker.gateway.spent_usd / worker.gateway.max_usd)
+    if limits.max_hours:
+        spent.append((clock() - started) / (limits.max_hours * 3600))
+    stats.budget_fraction = min(max(spent, default=0.0), 1.0)
+
+
+def _dispatch(stats, policy, rng, executor, worker, run, in_flight, limits, clock, started) -> str | None:
     """Start work until every worker is busy; returns a stop reason if the run should end."""
     while len(in_flight) < executor.workers:
+        _tell_budget(stats, limits, worker, started, clock)
         action = policy.decide(stats.snapshot(), rng)
         if isinstance(action, Wait):
             return None

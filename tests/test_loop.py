@@ -149,3 +149,18 @@ def test_a_run_killed_mid_flight_resumes_without_loss_or_double_counting(tmp_pat
     assert len(judged) == len(set(judged)) == 16  # none counted twice; the budget is exact
     status = json.loads(_hgm("status", out, "--json").stdout)
     assert status["cost_usd"] == pytest.approx(sum(c["cost_usd"] for c in run.llm_calls()))
+
+
+def test_hgm_makes_no_child_the_evaluation_budget_cannot_screen(tmp_path):
+    # 4 tasks: HGM screens each node with 4 evaluations (all its tasks). With --max-evals 10
+    # the seed takes 4 and one child 4; a second child could get only 2, so it is never
+    # made, and with no task left to give the run stops 2 evaluations short.
+    short, _ = _task_ids(4, 0)
+    out = tmp_path / "run"
+    proc = _hgm("run", "--model", "scripted:demo", "--benchmark", f"builtin?ids={','.join(short)}",
+                "--sandbox", "local", "--max-evals", 10, "--workers", 1, "--out", out)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    run = Run.open(out, readonly=True)
+    judged = {n.id: sum(e.outcome is not Outcome.ERROR for e in run.evaluations(n.id)) for n in run.nodes()}
+    assert judged == {0: 4, 1: 4}
+    assert "the policy stopped" in proc.stdout

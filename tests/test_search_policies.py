@@ -471,3 +471,17 @@ def test_hgm_widening_counts_failed_expansions():
     stats.end_expansion(0, failed=True)
     assert not policy.wants_expansion(stats.snapshot())
     assert isinstance(policy.decide(stats.snapshot(), np.random.default_rng(0)), Evaluate)
+
+
+def test_hgm_expands_only_while_the_evaluations_left_can_screen_the_child():
+    # Node 0 screened, node 1 owes 3 screening evaluations; widening wants an expansion.
+    t = tree([None, 0], {0: "pfpfp" * 4, 1: "pp"})
+    t.evals_left = 3 + 5  # the owed 3, then a new child's 5
+    assert decide(HGMPolicy(alpha=1.0), t) == Expand(0)
+    t.evals_left = 3 + 4
+    assert decide(HGMPolicy(alpha=1.0), t) == Evaluate(1, 2)  # screening instead
+    t.start_expansion(0)  # a child on its way is owed its screening too
+    t.evals_left = 3 + 5
+    assert decide(HGMPolicy(alpha=1.0), t) == Evaluate(1, 2)
+    t.evals_left = None  # no evaluation budget: widening alone decides
+    assert decide(HGMPolicy(alpha=1.0), t) == Expand(0)

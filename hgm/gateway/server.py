@@ -128,6 +128,11 @@ class Gateway:
         return self._budget.spent_usd
 
     @property
+    def max_usd(self) -> float | None:
+        """The dollar budget (None: none)."""
+        return self._budget.max_usd
+
+    @property
     def budget_exhausted(self) -> bool:
         """True once the spend has reached ``max_usd``: further calls are refused."""
         return self._budget.exhausted

@@ -12,6 +12,9 @@ Each decision is one of three kinds, in this order:
   evaluate. Every expansion attempt counts: recorded nodes (invalid ones too), attempts
   that produced no child (else a parent that never yields a change would be retried
   forever, for free), and pending expansions, so parallel workers do not overshoot.
+* **Budget.** When the driver knows how many evaluations are left (``evals_left``), no
+  expansion starts unless they can still screen the new child after the screening
+  already owed: a child that can never be screened is budget spent for nothing.
 * **Expansion parent**: Thompson sampling on the clade metric over screened valid nodes.
   Each draws from ``Beta(s * (1 + clade_pass[i]), s * (1 + clade_fail[i]))`` and the
   largest draw wins. ``s = 1 + sharpen * budget_fraction``: at the start of the budget this
@@ -81,9 +84,20 @@ class HGMPolicy:
         )
         return first(snap, rng) or second(snap, rng) or wait_or_stop(snap)
 
+    def affordable(self, snap: Snapshot) -> bool:
+        """Can the evaluations left (when the driver knows them) still screen a new child,
+        after the screening already owed to the nodes there are and being made?"""
+        screen = min(self.screen, snap.n_tasks)
+        if snap.evals_left is None or screen == 0:
+            return True
+        dispatched = snap.own_pass + snap.own_fail + snap.in_flight
+        short = np.minimum(screen - dispatched, snap.n_tasks - snap.issued)
+        owed = int(short[snap.valid & (short > 0)].sum()) + screen * snap.pending_expansions
+        return snap.evals_left >= owed + screen
+
     def _expand(self, snap: Snapshot, rng: np.random.Generator) -> Expand | None:
         parents = evaluated_nodes(snap, min(self.screen, snap.n_tasks))
-        if parents.size == 0:
+        if parents.size == 0 or not self.affordable(snap):
             return None
         scale = 1.0 + self.sharpen * min(max(snap.budget_fraction, 0.0), 1.0)
         eligible = None

@@ -65,6 +65,8 @@ class Snapshot:
     pending_expansions: int
     failed_expansions: int
     budget_fraction: float
+    evals_left: float | None = None
+    """Evaluations the run can still pay for, if the driver knows (None: no such budget)."""
 
     def copy(self) -> Snapshot:
         fields = {name: getattr(self, name).copy() for name in _ARRAYS}
@@ -78,6 +80,7 @@ class Snapshot:
             pending_expansions=self.pending_expansions,
             failed_expansions=self.failed_expansions,
             budget_fraction=self.budget_fraction,
+            evals_left=self.evals_left,
             **fields,
         )
 
@@ -108,6 +111,7 @@ class TreeStats:
         self.pending_expansions = 0
         self.failed_expansions = 0
         self.budget_fraction = 0.0
+        self.evals_left: float | None = None
         self._retry: dict[int, list[int]] = {}
         self._alloc(max(capacity, 1))
 
@@ -139,6 +143,7 @@ class TreeStats:
             pending_expansions=self.pending_expansions,
             failed_expansions=self.failed_expansions,
             budget_fraction=self.budget_fraction,
+            evals_left=self.evals_left,
             **views,
         )
 

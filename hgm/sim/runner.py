@@ -127,6 +127,7 @@ def _loop(policy: Policy, world: World, state: RunState, rec: Recorder | None) -
     stats, budget = state.stats, world.params.budget
     while state.spent < budget:
         stats.budget_fraction = state.spent / budget
+        stats.evals_left = budget - state.spent
         action = policy.decide(stats.snapshot(), step_rng(world.seed, state.step))
         if isinstance(action, Stop):
             return f"policy stopped: {action.reason}"
@@ -140,7 +141,7 @@ def _loop(policy: Policy, world: World, state: RunState, rec: Recorder | None) -
             # Nothing is ever in flight here, so waiting could only wait forever.
             raise RuntimeError(f"policy {policy.name!r} returned {action!r} in a sequential run")
         state.step += 1
-    stats.budget_fraction = 1.0
+    stats.budget_fraction, stats.evals_left = 1.0, 0
     return "budget spent"
 
 
