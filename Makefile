@@ -12,7 +12,7 @@ RUN_ARGS ?= --max-usd 2 --max-evals 100
 
 DOCKER ?= 1
 
-.PHONY: setup system-packages venv docker test lint run clean
+.PHONY: setup system-packages venv docker test test-toolchains lint run clean
 
 setup: system-packages venv docker
 
@@ -47,6 +47,12 @@ lint: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
+
+# The sandbox image with node, go, rust, java and g++ (a few minutes and ~1 GB of Debian
+# packages the first time), and the tests that use it; `make test` leaves them out.
+test-toolchains: setup
+	$(BIN)/python -m hgm.sandbox.image --toolchains
+	$(BIN)/pytest -q -m toolchains
 
 # With MODEL: evolve the seed agent on the built-in benchmark.
 # Without: explain how to name a model, then run the offline policy simulator.

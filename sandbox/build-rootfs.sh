@@ -20,19 +20,30 @@ include=$(IFS=,; echo "$*")
 
 if command -v mmdebstrap >/dev/null 2>&1; then
   # Documentation and translations are dropped: the image is for running code, not reading.
-  mmdebstrap --quiet --variant=apt ${include:+--include="$include"} \
+  # The man pages are left out, but Java's postinst (update-alternatives) links into
+  # /usr/share/man/man1 and fails when the folder is missing: make it before packages run.
+  # A failed mmdebstrap still lets `docker import` make an image of what it streamed:
+  # remove that, so no half-built base survives a failure.
+  if ! mmdebstrap --quiet --variant=apt ${include:+--include="$include"} \
     --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-include=/usr/share/doc/*/copyright' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
     --dpkgopt='path-exclude=/usr/share/info/*' \
-    "$suite" - "$mirror" | docker import - "$tag" >/dev/null
+    --essential-hook='mkdir -p "$1/usr/share/man/man1"' \
+    "$suite" - "$mirror" | docker import - "$tag" >/dev/null; then
+    docker rmi -f "$tag" >/dev/null 2>&1 || true
+    exit 1
+  fi
 elif command -v debootstrap >/dev/null 2>&1; then
   root=$(mktemp -d)
   trap 'rm -rf "$root"' EXIT
   debootstrap --variant=minbase ${include:+--include="$include"} "$suite" "$root" "$mirror" >&2
   rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin
-  tar -C "$root" -c . | docker import - "$tag" >/dev/null
+  if ! tar -C "$root" -c . | docker import - "$tag" >/dev/null; then
+    docker rmi -f "$tag" >/dev/null 2>&1 || true
+    exit 1
+  fi
 else
   echo "neither mmdebstrap nor debootstrap is installed (apt-get install mmdebstrap)" >&2
   exit 1

@@ -465,3 +465,40 @@ def test_doctor_names_each_prerequisite_and_how_to_get_it():
     assert {"Docker engine", "sandbox image", "bubblewrap", "gVisor (runsc)"} <= set(checks)
     for check in checks.values():
         assert check.ok or check.fix, f"{check.name} fails without saying what to do"
+
+
+HELLO = {
+    "hello.cpp": '#include <iostream>\nint main() { std::cout << "c++ ok" << std::endl; }\n',
+    "hello.go": 'package main\nimport "fmt"\nfunc main() { fmt.Println("go ok") }\n',
+    "hello.rs": 'fn main() { println!("rust ok"); }\n',
+    "Hello.java": 'class Hello { public static void main(String[] a) { System.out.println("java ok"); } }\n',
+    "hello.js": 'console.log("node ok");\n',
+}
+
+
+@pytest.mark.toolchains
+def test_toolchains_image_compiles_and_runs_every_language(tmp_path):
+    # Built by `make test-toolchains` (left out of `make test`: a few minutes and ~1 GB).
+    need_docker()
+    src = tmp_path / "src"
+    src.mkdir()
+    for name, text in HELLO.items():
+        (src / name).write_text(text)
+    sandbox = get_sandbox("docker?toolchains=1&build=0&prestart=0")
+    try:
+        command = (
+            "cd $HGM_WORKSPACE && export HOME=/tmp GOCACHE=/tmp/go && "
+            "g++ -o /tmp/hc hello.cpp && /tmp/hc && go run hello.go && "
+            "rustc -o /tmp/hr hello.rs && /tmp/hr && javac -d /tmp Hello.java && "
+            "java -cp /tmp Hello && node hello.js && npm --version >/dev/null && "
+            "cmake --version >/dev/null && make --version >/dev/null && cargo --version >/dev/null"
+        )
+        result = sandbox.run(
+            RunSpec(command, mounts=(Mount(src, "/work", writable=True, env="HGM_WORKSPACE"),),
+                    time_limit_s=300, memory_mb=2048),  # fmt: skip
+            tmp_path / "out",
+        )
+    finally:
+        sandbox.close()
+    assert result.error is None and result.exit_code == 0, result.stderr
+    assert result.stdout.split() == "c++ ok go ok rust ok java ok node ok".split()

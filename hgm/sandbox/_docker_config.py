@@ -61,9 +61,11 @@ def host_config(spec: RunSpec, settings: Settings) -> dict[str, Any]:
         "network_mode": "none",
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges"],
+        # exec: Docker makes tmpfs noexec by default, but toolchains run what they build
+        # in /tmp (`go run`, test binaries); the workspace is executable anyway.
         "tmpfs": {
-            "/tmp": f"rw,nosuid,nodev,{room},mode=1777",
-            HOME: f"rw,nosuid,nodev,{room},uid={UID},gid={UID},mode=0700",
+            "/tmp": f"rw,exec,nosuid,nodev,{room},mode=1777",
+            HOME: f"rw,exec,nosuid,nodev,{room},uid={UID},gid={UID},mode=0700",
         },
         "mounts": mounts,
         "log_config": LogConfig(type="none"),  # output comes over the exec stream only
