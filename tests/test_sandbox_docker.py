@@ -501,4 +501,4 @@ def test_toolchains_image_compiles_and_runs_every_language(tmp_path):
     finally:
         sandbox.close()
     assert result.error is None and result.exit_code == 0, result.stderr
-    assert result.stdout.split() == "c++ ok go ok rust ok java ok node ok".split()
+    assert result.stdout.splitlines() == ["c++ ok", "go ok", "rust ok", "java ok", "node ok"]
