@@ -485,3 +485,10 @@ def test_hgm_expands_only_while_the_evaluations_left_can_screen_the_child():
     assert decide(HGMPolicy(alpha=1.0), t) == Evaluate(1, 2)
     t.evals_left = None  # no evaluation budget: widening alone decides
     assert decide(HGMPolicy(alpha=1.0), t) == Expand(0)
+
+
+def test_hgm_says_why_it_stops_when_the_budget_cannot_screen_a_child():
+    t = tree([None], {0: "pfpf"}, n_tasks=4)  # screened, and no task left
+    t.evals_left = 3
+    action = decide(HGMPolicy(), t)
+    assert isinstance(action, Stop) and "3 evaluations left cannot screen" in action.reason

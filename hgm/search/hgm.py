@@ -82,7 +82,13 @@ class HGMPolicy:
             if self.wants_expansion(snap)
             else (self._evaluate, self._expand)
         )
-        return first(snap, rng) or second(snap, rng) or wait_or_stop(snap)
+        action = first(snap, rng) or second(snap, rng)
+        if action is not None:
+            return action
+        if not self.affordable(snap) and evaluated_nodes(snap, min(self.screen, snap.n_tasks)).size:
+            return wait_or_stop(snap, f"no task left to evaluate, and the {snap.evals_left:g} "
+                                      "evaluations left cannot screen a new child")  # fmt: skip
+        return wait_or_stop(snap)
 
     def affordable(self, snap: Snapshot) -> bool:
         """Can the evaluations left (when the driver knows them) still screen a new child,
