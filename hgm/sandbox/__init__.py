@@ -23,9 +23,14 @@ insists on it) -- ``isolated = True``:
     - processes: private pid, ipc, uts namespaces; no capabilities; the whole namespace dies
       when the time limit kills bwrap.
     - limits: ``memory_mb`` as RLIMIT_AS of every process (address space, not a sum over the
-      tree); ``pids`` as RLIMIT_NPROC, counted per sandbox thanks to the user namespace --
-      but the kernel exempts real root, so it is not enforced when the driver runs as root;
-      ``cpus`` as CPU affinity to ceil(cpus) cores.
+      tree); ``pids`` as RLIMIT_NPROC, counted per uid; ``cpus`` as CPU affinity to
+      ceil(cpus) cores.
+    - user: the driver's own uid, mapped into the namespace. When the driver is root, each
+      run gets a fresh unprivileged uid instead (``setpriv``; ``drop=0`` turns this off):
+      the kernel exempts root from RLIMIT_NPROC, and a command that is nobody owns none of
+      the host's files. Every mount is then a copy owned by that uid, the relay and a hard
+      link to the gateway socket are placed in the sandbox's own folder.
+      ``LocalSandbox.limits_pids`` says whether ``pids`` holds.
 
 ``docker`` (parameters: ``image``, ``runtime``, ``toolchains``, ``build``, ``disk_mb``,
 ``prestart``, ``run``; see :class:`hgm.sandbox.docker.DockerSandbox`) -- ``isolated = True``:

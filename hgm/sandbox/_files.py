@@ -84,6 +84,17 @@ def collect(src: Path, dst: Path) -> None:
         shutil.copytree(src, dst, symlinks=True, ignore=_ignore_special)
 
 
+def chown_tree(root: Path, uid: int) -> None:
+    """Give ``root`` and everything in it to ``uid`` (its own group); sockets are left alone
+    (a hard link to the gateway's socket must not change the socket's owner)."""
+    os.chown(root, uid, uid)
+    for folder, dirs, files in os.walk(root):
+        for name in files + dirs:
+            path = os.path.join(folder, name)
+            if not stat.S_ISSOCK(os.lstat(path).st_mode):
+                os.lchown(path, uid, uid)
+
+
 def make_read_only(root: Path) -> None:
     """Drop write permission on a copied tree (advisory: root ignores it)."""
     for folder, dirs, files in os.walk(root, topdown=False):

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import math
 import os
+import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -72,9 +74,15 @@ def _flag(value: bool | str | None) -> bool | None:
 
 
 class LocalSandbox:
-    """Runs commands on this machine; ``bwrap``: True (required), False (never), None (auto)."""
+    """Runs commands on this machine; ``bwrap``: True (required), False (never), None (auto).
 
-    def __init__(self, bwrap: bool | str | None = None) -> None:
+    ``drop`` (True, False or None for auto): when the driver runs as root, run each bwrap
+    command under a fresh unprivileged uid (with ``setpriv``), so that the ``pids`` limit
+    holds (the kernel exempts root from RLIMIT_NPROC) and the command is nobody on the
+    host's files. Every mount is then copied into the sandbox and owned by that uid.
+    """
+
+    def __init__(self, bwrap: bool | str | None = None, drop: bool | str | None = None) -> None:
         want = _flag(bwrap)
         # The agent's python3: Debian's if present (it lives in /usr, already visible),
         # else the installation the driver runs on, exposed alone at its own path.
@@ -93,9 +101,35 @@ class LocalSandbox:
         self.name = "local(bwrap)" if self.isolated else "local(subprocess)"
         if not self.isolated:
             _warn_not_isolated(reason)
+        self._setpriv = self._drop_user(_flag(drop))
+        self.limits_pids = self.isolated and (os.geteuid() != 0 or self._setpriv is not None)
+        """Whether ``RunSpec.pids`` holds (it cannot for commands that run as root)."""
         self._lock = threading.Lock()
         self._running: set[int] = set()
         self._next_cpu = 0
+
+    def _drop_user(self, want: bool | None) -> str | None:
+        """The setpriv binary when commands run under a fresh uid, else None."""
+        if want is False or not self.isolated or os.geteuid() != 0:
+            if want and os.geteuid() != 0:
+                log.info("drop=1 has no effect: the driver is not root")
+            return None
+        found = shutil.which("setpriv")
+        reason = "setpriv is not installed" if found is None else None
+        if self._python_prefix is not None:  # the driver's Python may not be readable by others
+            reason = "there is no /usr/bin/python3 an unprivileged user can run"
+        if reason is None:
+            probe = [found, f"--reuid={_DROP_UIDS[0]}", f"--regid={_DROP_UIDS[0]}", "--clear-groups",
+                     "--", self._bwrap, *_bwrap.base_args(None), "--", "/bin/sh", "-c", "exit 0"]  # fmt: skip
+            done = subprocess.run(probe, capture_output=True, text=True, timeout=30)
+            reason = None if done.returncode == 0 else (done.stderr.strip() or "bwrap failed")
+        if reason is None:
+            return found
+        if want:
+            raise SandboxError(f"cannot run commands under an unprivileged uid: {reason}")
+        log.warning("the local sandbox runs commands as root (in a user namespace), so the pids "
+                    "limit does not hold: %s", reason)  # fmt: skip
+        return None
 
     @property
     def python(self) -> str:
@@ -128,11 +162,18 @@ class LocalSandbox:
         home, tmp = root / "home", root / "tmp"
         home.mkdir()
         tmp.mkdir()
+        uid = _pick_uid() if self._setpriv else None
+        relay, sock = RELAY_SOURCE, spec.gateway_socket
         try:
-            copies = self._copy_mounts(spec, root / "m")
+            copies = self._copy_mounts(spec, root / "m", every=uid is not None)
+            if uid is not None:
+                relay, sock = _share_with_user(root, relay, sock)
+                _files.chown_tree(root, uid)
         except OSError as exc:
             return _failed(f"could not copy mounts into the sandbox: {exc}")
-        argv, env, cwd = self._argv(spec, root, copies)
+        argv, env, cwd = self._argv(spec, root, copies, relay, sock)
+        if uid is not None:
+            argv = [self._setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--", *argv]
         started: list[int] = []
 
         def track(pid: int) -> None:
@@ -165,11 +206,11 @@ class LocalSandbox:
             return _failed(f"could not collect outputs: {exc}", outcome)
         return _result(outcome, outputs)
 
-    def _copy_mounts(self, spec: RunSpec, base: Path) -> dict[str, Path]:
-        """Private copies: writable mounts always; read-only ones only without bwrap."""
+    def _copy_mounts(self, spec: RunSpec, base: Path, every: bool = False) -> dict[str, Path]:
+        """Private copies: writable mounts always; read-only ones without bwrap or ``every``."""
         copies = {}
         for mount in spec.mounts:
-            if mount.writable or not self.isolated:
+            if mount.writable or not self.isolated or every:
                 copy = base / output_name(mount.target)
                 _files.copy_in(Path(mount.host), copy)
                 if not mount.writable:
@@ -178,7 +219,8 @@ class LocalSandbox:
         return copies
 
     def _argv(
-        self, spec: RunSpec, root: Path, copies: dict[str, Path]
+        self, spec: RunSpec, root: Path, copies: dict[str, Path], relay_source: Path,
+        socket: Path | None,
     ) -> tuple[list[str], dict[str, str], str]:
         """The host command line, environment and folder that run ``spec``."""
         gateway = spec.network == "gateway"
@@ -219,8 +261,8 @@ class LocalSandbox:
             home=root / "home",
             tmp=root / "tmp",
             binds=binds,
-            relay=RELAY_SOURCE if gateway else None,
-            gateway_socket=spec.gateway_socket if gateway else None,
+            relay=relay_source if gateway else None,
+            gateway_socket=socket if gateway else None,
         )
         return [self._bwrap, *args, "--", *launch], env, str(root)
 
@@ -250,6 +292,34 @@ class LocalSandbox:
                 _files.collect(copies[mount.target], dest)
                 outputs[mount.target] = dest
         return outputs
+
+
+# Fresh uids for commands when the driver is root: far above any a system hands out, and
+# drawn at random per run, so concurrent sandboxes (of any hgm process) rarely share one.
+_DROP_UIDS = (3_000_000, 4_000_000)
+
+
+def _pick_uid() -> int:
+    return secrets.randbelow(_DROP_UIDS[1] - _DROP_UIDS[0]) + _DROP_UIDS[0]
+
+
+def _share_with_user(root: Path, relay: Path, socket: Path | None) -> tuple[Path, Path | None]:
+    """The relay and the gateway socket where an unprivileged user can reach them.
+
+    The relay is copied into ``root``. The socket gets a hard link there (its folder may be
+    closed to others; connecting needs only the socket's own 0666 mode); where no link can
+    be made (another filesystem), the original path is used.
+    """
+    relay_copy = root / "relay.py"
+    shutil.copyfile(relay, relay_copy)
+    if socket is None:
+        return relay_copy, None
+    link = root / "gateway.sock"
+    try:
+        os.link(socket, link)
+    except OSError:
+        return relay_copy, socket
+    return relay_copy, link
 
 
 def _result(
