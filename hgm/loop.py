@@ -25,7 +25,7 @@ from hgm.archive import Run
 from hgm.executor import Executor
 from hgm.jobs import Charge, Started, Worker
 from hgm.jobs.evaluation import EvalResult
-from hgm.jobs.expansion import ExpansionResult
+from hgm.jobs.expansion import ExpansionResult, InfrastructureError
 from hgm.search import Evaluate, Expand, Policy, Stop, TreeStats, Wait
 from hgm.types import NodeKind, NodeStatus, Outcome
 
@@ -279,6 +279,8 @@ def _record(run, stats, worker, pending: Started, future: Future, state, progres
     try:
         result = future.result()
         failure = None
+    except InfrastructureError as e:  # expected, and explained by its message
+        result, failure = None, str(e)
     except Exception as e:  # a job's own failure is recorded, never fatal to the loop
         result = None
         failure = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}"

@@ -129,6 +129,7 @@ def test_the_run_waits_for_a_stopped_engine_and_goes_on_when_it_is_back(tmp_path
     infrastructure = ("sandbox failed", "test harness failed")
     assert all(r.startswith(infrastructure) for r in errors), errors
     assert any(any(w in r for w in infrastructure) for r in errors + failed), errors + failed
+    assert not any("Traceback" in r for r in errors + failed)  # the reason says it all
     run.close()
     assert check_run(out) == []
 

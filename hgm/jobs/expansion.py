@@ -19,6 +19,11 @@ from hgm.jobs.evaluation import AgentLimits, run_agent
 from hgm.jobs.files import copy_clean, prompt, shorten, trees_equal
 from hgm.sandbox import Mount, RunSpec, Sandbox
 
+
+class InfrastructureError(RuntimeError):
+    """A job could not be done for a reason outside the agent (the sandbox failed); its
+    message is the whole story, recorded without a traceback."""
+
 SELF_CHECK_COMMAND = "python3 -m unittest discover -s tests -t ."
 
 
@@ -80,7 +85,7 @@ def self_check(sandbox: Sandbox, tree: Path, scratch: Path, time_limit_s: float,
     )
     result = sandbox.run(spec, scratch / "self-check-out")
     if result.error:
-        raise RuntimeError(f"sandbox failed during the self-check: {result.error}")
+        raise InfrastructureError(f"sandbox failed during the self-check: {result.error}")
     if result.timed_out:
         return f"self-check timed out after {time_limit_s:.0f} s"
     if result.exit_code != 0:
@@ -113,7 +118,7 @@ def expand(
             token=token, model=model, gateway_socket=gateway.socket_path, limits=limits,
         )
         if run.result.error or run.workspace is None:
-            raise RuntimeError(f"sandbox failed: {run.result.error or 'no workspace collected'}")
+            raise InfrastructureError(f"sandbox failed: {run.result.error or 'no workspace collected'}")
         if gateway.budget_exhausted:
             return ExpansionResult(statement, None, False, "the dollar budget ran out during the expansion", run.trajectory)
         child = copy_clean(run.workspace, dest)
