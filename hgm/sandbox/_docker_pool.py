@@ -109,12 +109,7 @@ class Pool(Generic[Slot]):
             self._closed = True
         self._starter.shutdown(wait=True)
         self._remover.shutdown(wait=True)
-        with self._lock:
-            idle = [slot for _, slot in self._order]
-            self._idle.clear()
-            self._order.clear()
-        for slot in idle:
-            self._remove(slot)
+        self.flush()
 
     def _prepare(self, key: Hashable, spec: RunSpec, ahead: _Start) -> Slot | None:
         """Start a container; hand it to the run that claimed it, else keep it idle."""
