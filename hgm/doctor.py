@@ -32,7 +32,8 @@ class Check:
 
 
 def doctor() -> list[Check]:
-    """Check the sandbox prerequisites: docker SDK and engine, image, bubblewrap, gVisor."""
+    """Check the sandbox prerequisites: docker SDK and engine, image, bubblewrap (and who the
+    local sandbox runs commands as), gVisor."""
     checks = [_docker_package()]
     client = None
     if checks[0].ok:
@@ -41,6 +42,8 @@ def doctor() -> list[Check]:
     checks.append(_image(client))
     checks.append(_image_builder())
     checks.append(_bubblewrap())
+    if checks[-1].ok:
+        checks.append(_local_user())
     checks.append(_gvisor(client))
     if client is not None:
         client.close()
@@ -120,6 +123,26 @@ def _bubblewrap() -> Check:
                      "enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1)",
                      optional=True)  # fmt: skip
     return Check("bubblewrap", True, found, "", optional=True)
+
+
+def _local_user() -> Check:
+    """Who commands of the local sandbox run as, and whether its pids limit holds."""
+    from hgm.sandbox import SandboxError
+    from hgm.sandbox.local import LocalSandbox
+
+    name = "local sandbox user"
+    try:
+        box = LocalSandbox(bwrap=True)
+    except SandboxError as exc:
+        return Check(name, False, str(exc), "see bubblewrap above", optional=True)
+    if os.geteuid() != 0:
+        return Check(name, True, f"uid {os.geteuid()} (yours); the pids limit holds", "", optional=True)
+    if box.limits_pids:
+        return Check(name, True, "a fresh unprivileged uid per command (setpriv); the pids limit "
+                     "holds", "", optional=True)  # fmt: skip
+    return Check(name, False, "root inside a user namespace: the pids limit does not hold",
+                 "install setpriv (Debian: util-linux), or run hgm as a normal user",
+                 optional=True)  # fmt: skip
 
 
 def _gvisor(client: Any) -> Check:

@@ -463,6 +463,8 @@ def test_engine_lost_mid_run_is_an_error_result_and_later_runs_work(box, engine,
 def test_doctor_names_each_prerequisite_and_how_to_get_it():
     checks = {check.name: check for check in doctor()}
     assert {"Docker engine", "sandbox image", "bubblewrap", "gVisor (runsc)"} <= set(checks)
+    if checks["bubblewrap"].ok:  # this machine, and CI: root with setpriv, or a normal user
+        assert checks["local sandbox user"].ok and "pids limit holds" in checks["local sandbox user"].detail
     for check in checks.values():
         assert check.ok or check.fix, f"{check.name} fails without saying what to do"
 
