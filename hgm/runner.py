@@ -17,6 +17,8 @@ import numpy as np
 from rich.console import Console
 
 from hgm.config import ConfigError, RunConfig
+from hgm.scratch import prefix as scratch_prefix
+from hgm.scratch import reap as reap_scratch
 from hgm.types import Task
 
 
@@ -89,10 +91,11 @@ def start_run(config: RunConfig, out: Path, *, resume: bool, console: Console) -
     except (ValueError, ImportError) as e:
         raise ConfigError(str(e)) from None
     run = open_or_create(config, out, resume, tasks)
+    reap_scratch()  # what a driver killed earlier (SIGKILL, a crash) could not clean up
     with ExitStack() as stack:
         stack.callback(run.close)
         stack.callback(sandbox.close)
-        sock_dir = Path(tempfile.mkdtemp(prefix="hgm-gw-"))  # unix socket paths must be short
+        sock_dir = Path(tempfile.mkdtemp(prefix=scratch_prefix("gw")))  # unix socket paths must be short
         stack.callback(shutil.rmtree, sock_dir, True)
         ledger = CostLedger(run)
         gateway = Gateway(

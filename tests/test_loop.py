@@ -13,6 +13,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -139,9 +140,15 @@ def test_a_run_killed_mid_flight_resumes_without_loss_or_double_counting(tmp_pat
     before.close()
     assert 0 < len([k for k in kept if k[3] is not Outcome.ERROR]) < 16
 
+    # The killed driver could not remove its scratch folders (the gateway's, at least);
+    # the resume sweeps them up.
+    leftovers = lambda: list(Path(tempfile.gettempdir()).glob(f"hgm-{proc.pid}-*"))  # noqa: E731
+    assert leftovers()
+
     resumed = _hgm("run", "--resume", out)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert check_run(out) == []
+    assert leftovers() == []
     run = Run.open(out, readonly=True)
     after = [(e.id, e.node, e.task, e.outcome, e.trajectory) for e in run.evaluations()]
     assert after[: len(kept)] == kept  # nothing completed was lost or changed

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hgm.bench.dirbench import BenchmarkError
+from hgm.scratch import prefix as scratch_prefix
 from hgm.types import Task
 
 INSTANCE_FILE = "instance.json"
@@ -142,7 +143,7 @@ def grade_log(task: Task, log: str) -> Grade:
         log_parser=spec["log_parser"],
         eval_type=spec["eval_type"],
     )
-    with tempfile.TemporaryDirectory(prefix="hgm-swebench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=scratch_prefix("swebench")) as tmp:
         log_file = Path(tmp) / "test_output.txt"
         log_file.write_text(log, encoding="utf-8")
         prediction = {"instance_id": spec["instance_id"], "model_patch": "(the workspace)"}

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from hgm.bench.dirbench import BenchmarkError
+from hgm.scratch import prefix as scratch_prefix
 
 GITHUB_URL = "https://github.com/{repo}.git"
 _GIT_ENV = {
@@ -141,7 +142,7 @@ def workspace_patch(base: Path, changed: Path, exclude: tuple[str, ...] = ()) ->
     prediction's ``model_patch`` must.
     """
     ignore = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", "*.pyo", *exclude)
-    with tempfile.TemporaryDirectory(prefix="hgm-diff-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=scratch_prefix("diff")) as tmp:
         repo = Path(tmp) / "repo"
         shutil.copytree(base, repo, ignore=ignore, symlinks=True)
         git("init", "--quiet", cwd=repo)

@@ -36,6 +36,7 @@ from hgm.bench import (
 )
 from hgm.bench.dirbench import TASK_FILE, load_task_info
 from hgm.sandbox import RunResult, Sandbox
+from hgm.scratch import prefix as scratch_prefix
 from hgm.types import Task
 
 DEFAULT_TEST_TIME_LIMIT_S = 120.0
@@ -152,7 +153,7 @@ def check_task(
     if problems:
         return TaskCheck(task.id, tuple(problems), tier)
     try:
-        with tempfile.TemporaryDirectory(prefix="hgm-check-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=scratch_prefix("check")) as tmp:
             scratch = Path(tmp)
             untouched = _runs(sandbox, task, scratch / "untouched", repeats, time_limit_s)
             problems += _judge(untouched, expect_pass=False, limit_s=time_limit_s)

@@ -26,6 +26,7 @@ from hgm.gateway import Gateway, LLMCall, Scope
 from hgm.jobs.evaluation import AgentLimits, EvalResult, evaluate
 from hgm.jobs.expansion import ExpansionResult, FailureCase, expand, failure_from_records
 from hgm.sandbox import Sandbox
+from hgm.scratch import prefix as scratch_prefix
 from hgm.types import Outcome, Task
 
 
@@ -114,7 +115,7 @@ class Worker:
         limits = AgentLimits(s.agent_max_steps, s.eval_time_limit_s or task.time_limit_s, s.memory_mb)
 
         def job() -> EvalResult:
-            with tempfile.TemporaryDirectory(prefix="hgm-agent-") as tmp:
+            with tempfile.TemporaryDirectory(prefix=scratch_prefix("agent")) as tmp:
                 agent = self.run.checkout(node, Path(tmp) / "agent")
                 return evaluate(
                     self.sandbox, agent, task, token=token, model=s.model,
@@ -130,9 +131,9 @@ class Worker:
         limits = AgentLimits(s.agent_max_steps, s.expansion_time_limit_s, s.memory_mb)
 
         def job() -> ExpansionResult:
-            dest = Path(tempfile.mkdtemp(prefix="hgm-child-"))  # removed by the loop once recorded
+            dest = Path(tempfile.mkdtemp(prefix=scratch_prefix("child")))  # removed by the loop once recorded
             try:
-                with tempfile.TemporaryDirectory(prefix="hgm-parent-") as tmp:
+                with tempfile.TemporaryDirectory(prefix=scratch_prefix("parent")) as tmp:
                     parent_dir = self.run.checkout(parent, Path(tmp) / "agent")
                     result = expand(
                         self.sandbox, self.gateway, parent_dir, failure, dest,

@@ -18,6 +18,7 @@ from pathlib import Path
 from hgm.bench import inject_hidden_tests
 from hgm.jobs.files import copy_clean, guard_test_runner
 from hgm.sandbox import Mount, RunResult, RunSpec, Sandbox
+from hgm.scratch import prefix as scratch_prefix
 from hgm.types import Outcome, Task
 
 AGENT_COMMAND = (
@@ -153,7 +154,7 @@ def evaluate(
 ) -> EvalResult:
     """Run one evaluation end to end. Infrastructure failures come back as ``error``."""
     start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="hgm-eval-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=scratch_prefix("eval")) as tmp:
         scratch = Path(tmp)
         workspace = copy_clean(task.workspace, scratch / "workspace")
         run = run_agent(

@@ -18,6 +18,7 @@ from hgm.gateway import ChatRequest, Gateway, Scope
 from hgm.jobs.evaluation import AgentLimits, run_agent
 from hgm.jobs.files import copy_clean, prompt, shorten, trees_equal
 from hgm.sandbox import Mount, RunSpec, Sandbox
+from hgm.scratch import prefix as scratch_prefix
 
 
 class InfrastructureError(RuntimeError):
@@ -110,7 +111,7 @@ def expand(
     diag_scope = Scope(kind="diagnosis", node=scope.node, ref=scope.ref, task=failure.task if failure else None)
     statement = diagnose(gateway, model, diag_scope, failure)
     instructions = prompt("self_modify").format(problem_statement=statement)
-    with tempfile.TemporaryDirectory(prefix="hgm-expand-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=scratch_prefix("expand")) as tmp:
         scratch = Path(tmp)
         workspace = copy_clean(parent_dir, scratch / "workspace")
         run = run_agent(

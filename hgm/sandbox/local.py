@@ -20,6 +20,7 @@ from pathlib import Path
 
 from hgm.sandbox import RunResult, RunSpec, SandboxError, _bwrap, _files, _proc, output_name
 from hgm.sandbox._spec import SANDBOX_PATH, check_spec, command_env, workdir_mount
+from hgm.scratch import prefix as scratch_prefix
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ class LocalSandbox:
     def run(self, spec: RunSpec, out_dir: Path) -> RunResult:
         """Run ``spec``; see :class:`hgm.sandbox.Sandbox`."""
         check_spec(spec)
-        root = Path(tempfile.mkdtemp(prefix="hgm-sandbox-"))
+        root = Path(tempfile.mkdtemp(prefix=scratch_prefix("sandbox")))
         try:
             return self._run_in(spec, root, Path(out_dir))
         finally:

@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from hgm.archive.run import Run, missing_parts
+from hgm.scratch import prefix as scratch_prefix
 from hgm.sim.landscape import Latent, SimParams, World
 from hgm.sim.runner import FINAL_MIN_EVALS, RunState
 from hgm.types import NodeKind, NodeStatus, Outcome
@@ -47,7 +48,7 @@ class ArchiveRecorder:
         is made again.
         """
         config = _config(policy, world.seed, world.params)
-        scratch = Path(tempfile.mkdtemp(prefix="hgm-sim-"))
+        scratch = Path(tempfile.mkdtemp(prefix=scratch_prefix("sim")))
         try:
             run = _open_matching(out, config) or _create(out, config, world.seed, scratch)
         except BaseException:
