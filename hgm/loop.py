@@ -98,7 +98,10 @@ def run_search(
                                "(Ctrl-C again to leave them to the resume)")
             if stop_reason is None and outage.reason is not None:
                 stop_reason = outage.check(run, state)
-            stop_reason = stop_reason or _limit_reached(stats, limits, worker, state, started, clock)
+            # During an outage the errors are the outage's, not a sign to give up on the run.
+            errors_count = outage.reason is None
+            stop_reason = stop_reason or _limit_reached(stats, limits, worker, state, started, clock,
+                                                        errors_count)
             if stop_reason is None and outage.reason is None:
                 stop_reason = _dispatch(stats, policy, rng, executor, worker, run, in_flight, limits, clock,
                                         started)
@@ -205,19 +208,19 @@ class Interrupts:
             signal.signal(signal.SIGINT, self._previous)
 
 
-def _limit_reached(stats, limits, worker, state, started, clock) -> str | None:
+def _limit_reached(stats, limits, worker, state, started, clock, errors_count=True) -> str | None:
     if limits.max_evals is not None and stats.evals_done >= limits.max_evals:
         return f"reached --max-evals {limits.max_evals}"
     if worker.gateway.budget_exhausted:
         return f"reached the dollar budget (${worker.gateway.spent_usd:.4f} spent)"
     if limits.max_hours is not None and clock() - started >= limits.max_hours * 3600:
         return f"reached --max-hours {limits.max_hours}"
-    if state["consecutive_errors"] >= limits.max_consecutive_errors:
+    if errors_count and state["consecutive_errors"] >= limits.max_consecutive_errors:
         return (
             f"{state['consecutive_errors']} evaluations in a row failed in the infrastructure "
             f"(last: {state.get('last_error')}); fix it and resume"
         )
-    if state["unproductive"] >= limits.max_unproductive_expansions:
+    if errors_count and state["unproductive"] >= limits.max_unproductive_expansions:
         return (
             f"{state['unproductive']} expansions in a row produced no valid child "
             f"(last: {state.get('last_unproductive')}); check the model and the agent, then resume"

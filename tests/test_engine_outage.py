@@ -84,9 +84,9 @@ def _wait_for(condition, what: str, timeout: float = 240) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _start_run(tmp_path: Path, wait_minutes: float, max_evals: int) -> tuple[subprocess.Popen, Path]:
+def _start_run(tmp_path: Path, wait_minutes: float, max_evals: int, extra: str = "") -> tuple[subprocess.Popen, Path]:
     config = tmp_path / "run.yaml"
-    config.write_text(f"sandbox_wait_minutes: {wait_minutes}\n")
+    config.write_text(f"sandbox_wait_minutes: {wait_minutes}\n{extra}")
     out = tmp_path / "run"
     args = ["run", "--config", config, "--model", "scripted:demo", "--benchmark", TASKS,
             "--sandbox", "docker", "--max-evals", max_evals, "--workers", 2, "--out", out]  # fmt: skip
@@ -100,7 +100,8 @@ def _judged(run: Run) -> int:
 
 
 def test_the_run_waits_for_a_stopped_engine_and_goes_on_when_it_is_back(tmp_path, engine):
-    proc, out = _start_run(tmp_path, wait_minutes=5, max_evals=12)
+    # One infrastructure error would stop the run, were it not the outage's.
+    proc, out = _start_run(tmp_path, wait_minutes=5, max_evals=12, extra="max_consecutive_errors: 1\n")
     db = out / "hgm.db"
     _wait_for(lambda: _evaluations(db) >= 3, "the first evaluations")
     engine.stop()
