@@ -75,9 +75,10 @@ class LiveDisplay:
             self._live.update(_table(s, p))
             return
         now = time.monotonic()
-        if p.waiting and p.waiting.split(";")[0] != self._waiting:
+        waiting = p.waiting.split(";")[0] if p.waiting else None  # the reason, not the clock
+        if waiting and waiting != self._waiting:
             self.console.print(f"waiting: {p.waiting}", highlight=False)
-        self._waiting = p.waiting.split(";")[0] if p.waiting else None
+        self._waiting = waiting
         if now - self._last_log >= self.log_every_s or p.stopping:
             self._last_log = now
             self.console.print(

@@ -34,7 +34,7 @@ def reap(folder: Path | None = None) -> list[Path]:
     removed = []
     for path in Path(folder or tempfile.gettempdir()).glob("hgm-*-*-*"):
         match = _NAME.match(path.name)
-        if match is None or path.is_symlink() or not path.is_dir() or _alive(int(match[1])):
+        if match is None or path.is_symlink() or not path.is_dir() or process_alive(int(match[1])):
             continue
         try:
             remove_tree(path)
@@ -47,7 +47,8 @@ def reap(folder: Path | None = None) -> list[Path]:
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists (someone else's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

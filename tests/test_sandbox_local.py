@@ -171,6 +171,18 @@ print(started)
 """
 
 
+def test_a_root_driver_runs_commands_under_a_fresh_unprivileged_uid(bwrap_box, tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("only a root driver drops to another uid")
+    uids = {run(bwrap_box, tmp_path, "id -u").stdout.strip() for _ in range(3)}
+    assert bwrap_box.limits_pids and "0" not in uids and all(int(u) >= 1000 for u in uids)
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "f").write_text("x")
+    result = run(bwrap_box, tmp_path, "cat f && echo y > g", Mount(tmp_path / "ws", "/work", True),
+                 workdir="/work")  # fmt: skip
+    assert result.exit_code == 0 and (result.outputs["/work"] / "g").read_text() == "y\n"
+
+
 def test_pids_limit_stops_a_fork_bomb(bwrap_box, tmp_path):
     if not bwrap_box.limits_pids:
         pytest.skip("root without setpriv: the kernel exempts root from RLIMIT_NPROC")

@@ -41,6 +41,7 @@ from hgm.sandbox._docker_config import INODES
 from hgm.sandbox._docker_exec import UID, Conversation, Transcript, failed, result
 from hgm.sandbox._docker_launcher import LAUNCHER
 from hgm.sandbox._spec import check_spec
+from hgm.scratch import process_alive
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ class DockerSandbox:
             return
         for container in found:
             pid = (container.get("Labels") or {}).get("hgm.pid", "")
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not process_alive(int(pid)):
                 log.info("removing sandbox container %s left by dead process %s",
                          container["Id"][:12], pid)  # fmt: skip
                 self._remove_container(container["Id"])
@@ -402,13 +403,3 @@ class DockerSandbox:
             return
         with self._lock:
             self._live.discard(cid)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process: alive
-    return True

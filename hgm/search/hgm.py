@@ -1,12 +1,13 @@
 """The Huxley-Gödel Machine policy: clade-metric Thompson sampling with progressive widening.
 
-Each decision is one of three kinds, in this order:
+Each decision is an expansion or an evaluation:
 
 * **Screening.** A new node is first evaluated on ``screen`` tasks (capped at the number
-  of tasks), oldest node first, before anything else is decided about it: until then its
-  own results and its clade say almost nothing, and a node the final-agent rule could
-  never pick (it wants that many evaluations, ``final_min_evals``) is not worth building
-  on. ``screen = 0`` turns this off.
+  of tasks), oldest node first: every evaluation goes to screening while some node still
+  owes it, and only screened nodes can be parents. Until then a node's own results and its
+  clade say almost nothing, and a node the final-agent rule could never pick (it wants
+  that many evaluations, ``final_min_evals``) is not worth building on. ``screen = 0``
+  turns this off.
 * **Expand or evaluate** (progressive widening). Expand when
   ``evals_done ** alpha >= n_nodes + pending_expansions + failed_expansions``, otherwise
   evaluate. Every expansion attempt counts: recorded nodes (invalid ones too), attempts
@@ -102,14 +103,11 @@ class HGMPolicy:
         return snap.evals_left >= owed + screen
 
     def _expand(self, snap: Snapshot, rng: np.random.Generator) -> Expand | None:
-        parents = evaluated_nodes(snap, min(self.screen, snap.n_tasks))
-        if parents.size == 0 or not self.affordable(snap):
+        parents = snap.valid & (snap.own_evals() >= min(self.screen, snap.n_tasks))
+        if not parents.any() or not self.affordable(snap):
             return None
         scale = 1.0 + self.sharpen * min(max(snap.budget_fraction, 0.0), 1.0)
-        eligible = None
-        if parents.size < snap.n_nodes:
-            eligible = np.zeros(snap.n_nodes, dtype=bool)
-            eligible[parents] = True
+        eligible = None if parents.all() else parents
         node = thompson_argmax(
             snap.clade_pass, snap.clade_fail, rng, scale=scale, eligible=eligible
         )
