@@ -131,7 +131,8 @@ class RunSpec:
 
 @dataclass(frozen=True)
 class RunResult:
-    """What happened. ``error`` is set (and ``exit_code`` None) when the sandbox failed."""
+    """What happened. ``error`` is set (and ``exit_code`` None) when the sandbox failed;
+    ``limit`` when the command broke a limit (see below)."""
 
     exit_code: int | None
     """The command's exit status, 128+N if killed by signal N; None if timed out or not run."""
@@ -144,6 +145,13 @@ class RunResult:
     outputs: Mapping[str, Path]
     """Writable mount target -> host folder holding its collected content."""
     error: str | None = None
+    """Why the sandbox itself failed (engine down, image missing): not the command's doing."""
+    limit: str | None = None
+    """Why the run broke a limit that the command itself caused, e.g. a writable tree too deep,
+    with too many files or too big to collect, sparse files far larger than their disk use, a
+    workspace too big for the sandbox's disk. Set with ``error`` None: the caller counts it
+    against whoever wrote the command's files (an agent's FAIL), never as an infrastructure
+    error. ``outputs`` may then be empty or partial."""
 
 
 @runtime_checkable
