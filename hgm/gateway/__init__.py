@@ -91,6 +91,9 @@ class LLMCall:
     cost_usd: float
     latency_s: float
     error: str | None
+    # True when the request itself was at fault (malformed, too big, refused by the provider as
+    # invalid): the agent's own mistake, never counted as an infrastructure failure.
+    agent_error: bool = False
 
 
 @runtime_checkable
@@ -112,6 +115,14 @@ class CallTimeout(TransientModelError):
 
 class ModelError(Exception):
     """A permanent failure (bad request, auth, malformed reply); reported to the caller."""
+
+
+class BadModelRequest(ModelError):
+    """The provider refused the request because of what the caller sent (a 4xx such as 400/422).
+
+    It is the agent's own error, visible in its trajectory: the gateway answers it with HTTP 400
+    and does not count it as an infrastructure failure.
+    """
 
 
 class BudgetExhausted(Exception):
@@ -163,6 +174,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "SCOPE_KINDS",
+    "BadModelRequest",
     "BudgetExhausted",
     "CallTimeout",
     "ChatRequest",
