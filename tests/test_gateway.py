@@ -247,18 +247,32 @@ def test_every_call_is_recorded_once_with_its_scope_and_cost(serve, recorder):
     assert gw.spent_usd == pytest.approx(0.004)
 
 
-def test_budget_lets_the_crossing_call_finish_then_refuses(serve, recorder):
+def test_budget_refuses_the_call_whose_worst_case_does_not_fit(serve, recorder):
     gw = serve(get_backend("scripted:echo"), max_usd=0.0025)
     token = gw.issue_token(EVAL)
     statuses = [chat(gw, token, {"messages": USER}).status_code for _ in range(3)]
-    assert statuses == [200, 200, 200]
+    assert statuses == [200, 200, 402]
     assert gw.budget_exhausted
     refused = chat(gw, token, {"messages": USER})
     assert refused.status_code == 402
     assert refused.json()["error"]["type"] == "budget_exhausted"
     assert "budget" in refused.json()["error"]["message"]
-    assert gw.spent_usd == pytest.approx(0.003)
+    assert gw.spent_usd == pytest.approx(0.002)
     assert recorder.calls[-1].error.startswith("BudgetExhausted")
+
+
+def test_a_backend_without_a_price_is_checked_before_and_charged_after(serve):
+    class Unpriced:
+        name = "unpriced"
+
+        def complete(self, request: ChatRequest, scope: Scope) -> ChatResult:
+            return ChatResult({"role": "assistant", "content": "x"}, "stop", 1, 1, 0.001, "u")
+
+    gw = serve(Unpriced(), max_usd=0.0025)
+    token = gw.issue_token(EVAL)
+    statuses = [chat(gw, token, {"messages": USER}).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 402]
+    assert gw.spent_usd == pytest.approx(0.003)
 
 
 def test_spent_usd_carries_over_on_resume(serve):

@@ -7,6 +7,7 @@ sandbox or in-process from the driver, so both get the same budget, retries and 
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 import time
@@ -16,6 +17,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
 from hgm.gateway import (
+    BadModelRequest,
     BudgetExhausted,
     CallTimeout,
     ChatRequest,
@@ -31,12 +33,31 @@ from hgm.gateway.openai_format import check_result, completion_body, request_to_
 log = logging.getLogger(__name__)
 
 
-class Budget:
-    """A dollar budget shared by all calls of a run; thread-safe.
+@dataclass(frozen=True)
+class Reservation:
+    """Dollars set aside for one call until it is settled (0 when nothing is reserved)."""
 
-    A call is refused once ``spent >= max_usd``. Calls already under way when the line is
-    crossed complete and are charged, so the final spend may exceed the limit by what those
-    calls cost.
+    usd: float = 0.0
+
+
+# Float sums of prices (0.01 * 5) must not refuse a call that fits exactly.
+_EPSILON = 1e-12
+
+
+class Budget:
+    """A hard dollar budget shared by all calls of a run; thread-safe.
+
+    Before a call, :meth:`reserve` sets aside its worst-case cost and refuses the call if that
+    does not fit in what is left (``max_usd`` minus spent, minus what calls under way have
+    reserved); after it, :meth:`settle` charges the real cost and frees the reservation. So
+    concurrent calls cannot overshoot, except by what a call costs beyond its reservation.
+    A call whose worst case is unknown (no price) reserves nothing and is only refused once
+    ``spent >= max_usd``, as a budget checked before and charged after.
+
+    A call that timed out keeps its reservation (:meth:`abandon`), since the provider may still
+    bill it; :meth:`charge` (its late answer) draws it down. The budget counts as exhausted once
+    the spend reaches ``max_usd``, or once what is left could not cover a call already refused
+    for lack of money even with no call under way.
     """
 
     def __init__(self, max_usd: float | None, spent_usd: float = 0.0) -> None:
@@ -44,6 +65,9 @@ class Budget:
             raise ValueError(f"max_usd must be >= 0, got {max_usd}")
         self.max_usd = max_usd
         self._spent = float(spent_usd)
+        self._reserved = 0.0
+        self._abandoned = 0.0  # reservations of timed-out calls that may still answer
+        self._smallest_refused: float | None = None
         self._lock = threading.Lock()
 
     @property
@@ -52,22 +76,73 @@ class Budget:
             return self._spent
 
     @property
+    def reserved_usd(self) -> float:
+        """Dollars set aside for calls under way (and timed-out calls that may still answer)."""
+        with self._lock:
+            return self._reserved + self._abandoned
+
+    @property
     def exhausted(self) -> bool:
         with self._lock:
-            return self.max_usd is not None and self._spent >= self.max_usd
+            if self.max_usd is None:
+                return False
+            left = self.max_usd - self._spent - self._abandoned
+            refused = self._smallest_refused
+            return left <= _EPSILON or (refused is not None and refused > left + _EPSILON)
 
     def check(self) -> None:
         """Raise :class:`BudgetExhausted` if no further call may start."""
         with self._lock:
-            if self.max_usd is not None and self._spent >= self.max_usd:
-                raise BudgetExhausted(
-                    f"the run's LLM budget is spent: ${self._spent:.4f} of ${self.max_usd:.4f}; "
-                    "no further model calls will be answered"
-                )
+            if self.max_usd is not None and self._spent + self._abandoned >= self.max_usd:
+                raise self._refusal(None)
+
+    def reserve(self, worst_case_usd: float | None) -> Reservation:
+        """Set aside ``worst_case_usd`` for a call, or raise :class:`BudgetExhausted`.
+
+        ``None`` (price unknown) reserves nothing and only checks that money is left.
+        """
+        if self.max_usd is None:
+            return Reservation()
+        if worst_case_usd is None:
+            self.check()
+            return Reservation()
+        with self._lock:
+            committed = self._spent + self._reserved + self._abandoned
+            if committed + worst_case_usd > self.max_usd + _EPSILON or committed >= self.max_usd:
+                if self._smallest_refused is None or worst_case_usd < self._smallest_refused:
+                    self._smallest_refused = worst_case_usd
+                raise self._refusal(worst_case_usd)
+            self._reserved += worst_case_usd
+        return Reservation(worst_case_usd)
+
+    def settle(self, reservation: Reservation, cost_usd: float) -> None:
+        """Charge a finished call's real cost and free its reservation."""
+        with self._lock:
+            self._reserved = max(0.0, self._reserved - reservation.usd)
+            self._spent += cost_usd
+
+    def release(self, reservation: Reservation) -> None:
+        """Free the reservation of a call that failed without an answer."""
+        self.settle(reservation, 0.0)
+
+    def abandon(self, reservation: Reservation) -> None:
+        """Keep a timed-out call's reservation: its answer may still come, and be billed."""
+        with self._lock:
+            self._reserved = max(0.0, self._reserved - reservation.usd)
+            self._abandoned += reservation.usd
 
     def charge(self, usd: float) -> None:
+        """Charge a late answer of a timed-out call, drawing down what it kept reserved."""
         with self._lock:
+            self._abandoned = max(0.0, self._abandoned - usd)
             self._spent += usd
+
+    def _refusal(self, worst_case_usd: float | None) -> BudgetExhausted:
+        need = "" if worst_case_usd is None else f"; this call may cost up to ${worst_case_usd:.4f}"
+        return BudgetExhausted(
+            f"the run's LLM budget cannot cover this call: ${self._spent:.4f} spent and "
+            f"${self._reserved + self._abandoned:.4f} reserved of ${self.max_usd:.4f}{need}"
+        )
 
 
 @dataclass(frozen=True)
@@ -116,13 +191,20 @@ class CallRunner:
         """Answer one request; ``body`` is the raw request as received, for the record."""
         start = time.monotonic()
         body = body if body is not None else request_to_dict(request)
+        reservation = Reservation()
         try:
-            self.budget.check()
+            reservation = self.budget.reserve(self._worst_case(request))
             result = self._attempts(request, scope, start)
         except Exception as e:
-            self.record_failure(scope, body, f"{type(e).__name__}: {e}", start, request.model)
+            if isinstance(e, CallTimeout):
+                self.budget.abandon(reservation)
+            else:
+                self.budget.release(reservation)
+            error = f"{type(e).__name__}: {e}"
+            agent_error = isinstance(e, BadModelRequest)
+            self.record_failure(scope, body, error, start, request.model, agent_error=agent_error)
             raise
-        self.budget.charge(result.cost_usd)
+        self.budget.settle(reservation, result.cost_usd)
         self._record(
             LLMCall(
                 scope=scope,
@@ -139,9 +221,19 @@ class CallRunner:
         return result
 
     def record_failure(
-        self, scope: Scope, body: dict, error: str, start: float, model: str = ""
+        self,
+        scope: Scope,
+        body: dict,
+        error: str,
+        start: float,
+        model: str = "",
+        *,
+        agent_error: bool = False,
     ) -> None:
-        """Record a call that produced no reply (refused, failed, or unreadable)."""
+        """Record a call that produced no reply (refused, failed, or unreadable).
+
+        ``agent_error``: the request itself was at fault (the agent's mistake).
+        """
         self._record(
             LLMCall(
                 scope=scope,
@@ -153,8 +245,23 @@ class CallRunner:
                 cost_usd=0.0,
                 latency_s=time.monotonic() - start,
                 error=error,
+                agent_error=agent_error,
             )
         )
+
+    def _worst_case(self, request: ChatRequest) -> float | None:
+        """The backend's worst-case cost of ``request`` (None: unknown, or no budget to keep)."""
+        estimate = getattr(self.backend, "max_cost_usd", None)
+        if self.budget.max_usd is None or estimate is None:
+            return None
+        try:
+            usd = estimate(request)
+        except Exception:
+            log.exception("model %r: cannot estimate a call's worst-case cost", self.backend.name)
+            return None
+        if not isinstance(usd, int | float) or isinstance(usd, bool) or not math.isfinite(usd):
+            return None
+        return max(0.0, float(usd))
 
     def close(self) -> None:
         """Stop the worker threads; calls still running are abandoned. Reopens on next use."""

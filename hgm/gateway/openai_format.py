@@ -1,7 +1,7 @@
-"""The OpenAI chat-completions wire format: parsing requests, checking replies, building bodies.
+"""The OpenAI chat-completions wire format: checking replies, building bodies.
 
 Pure functions; the HTTP server and the backends share them so there is one reading of the
-format in the package.
+format in the package. Requests are read and checked by :mod:`hgm.gateway.validation`.
 """
 
 from __future__ import annotations
@@ -13,52 +13,6 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from hgm.gateway import ChatRequest, ChatResult, ModelError
-
-# Fields of a request body that ChatRequest carries itself, or that the server handles.
-_KNOWN_FIELDS = {"model", "messages", "tools", "tool_choice", "temperature", "max_tokens"}
-_SERVER_FIELDS = {"stream", "stream_options"}
-
-
-class BadRequest(ValueError):
-    """The request body is not a chat completion request we can serve."""
-
-
-def parse_chat_request(body: Any) -> ChatRequest:
-    """Read a decoded JSON request body into a :class:`ChatRequest`; raise :class:`BadRequest`."""
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise BadRequest("'messages' is required and must be a non-empty list")
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict) or not isinstance(m.get("role"), str):
-            raise BadRequest(f"messages[{i}] must be an object with a string 'role'")
-    tools = body.get("tools")
-    if tools is not None and not (
-        isinstance(tools, list) and all(isinstance(t, dict) for t in tools)
-    ):
-        raise BadRequest("'tools' must be a list of objects")
-    model = body.get("model", "")
-    if not isinstance(model, str):
-        raise BadRequest("'model' must be a string")
-    temperature = body.get("temperature")
-    if temperature is not None and not _is_number(temperature):
-        raise BadRequest("'temperature' must be a number")
-    max_tokens = body.get("max_tokens")
-    if max_tokens is not None and (not isinstance(max_tokens, int) or isinstance(max_tokens, bool)):
-        raise BadRequest("'max_tokens' must be an integer")
-    if body.get("n", 1) not in (1, None):
-        raise BadRequest("only n=1 is supported")
-    extra = {k: v for k, v in body.items() if k not in _KNOWN_FIELDS | _SERVER_FIELDS}
-    return ChatRequest(
-        model=model,
-        messages=messages,
-        tools=tools or None,
-        tool_choice=body.get("tool_choice"),
-        temperature=temperature,
-        max_tokens=max_tokens,
-        extra=extra,
-    )
 
 
 def request_to_dict(request: ChatRequest) -> dict:

@@ -96,6 +96,14 @@ class ScriptedModel:
     def reply(self, request: ChatRequest, scope: Scope) -> dict | ChatResult:
         raise NotImplementedError
 
+    def max_cost_usd(self, request: ChatRequest) -> float | None:
+        """The most a call may cost, which the gateway reserves from the budget before it.
+
+        A scripted reply costs ``cost_usd`` whatever its length. A reply function that returns
+        its own :class:`ChatResult` may charge otherwise; the gateway then settles what it says.
+        """
+        return self.cost_usd
+
     def complete(self, request: ChatRequest, scope: Scope) -> ChatResult:
         out = self.reply(request, scope)
         if isinstance(out, ChatResult):
@@ -237,6 +245,14 @@ class YamlScriptModel(ScriptedModel):
         self.script = script
         self._next: dict[Scope, int] = {}
         self._lock = threading.Lock()
+
+    def max_cost_usd(self, request: ChatRequest) -> float | None:
+        """The dearest reply the script can give (its default or any reply's own cost)."""
+        replies = self.script.replies
+        pools = replies.values() if isinstance(replies, dict) else [replies]
+        costs = [r.cost_usd for pool in pools for r in pool]
+        costs += [rule.reply.cost_usd for rule in self.script.when]
+        return max([self.cost_usd, *(c for c in costs if c is not None)])
 
     def complete(self, request: ChatRequest, scope: Scope) -> ChatResult:
         spec = self._pick(request, scope)

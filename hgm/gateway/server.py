@@ -8,12 +8,22 @@ Errors are OpenAI-style bodies ``{"error": {"message", "type", "code"}}``:
 
 =====  ==========================  ===================================================
 401    ``invalid_token``           missing, unknown or revoked token
-400    ``invalid_request_error``   body is not JSON, or not a chat completion request
-402    ``budget_exhausted``        the run's dollar budget is spent (no call was made)
+400    ``invalid_request_error``   body is not JSON, nests too deep, has a field off the
+                                   allow-list or a malformed one; or the provider refused
+                                   the request as invalid (:class:`BadModelRequest`)
+402    ``budget_exhausted``        what is left of the dollar budget cannot cover the
+                                   call's worst-case cost (no call was made)
+408    ``request_timeout``         the body did not arrive within the idle timeout
+413    ``request_too_large``       the body is over the size cap (the rest is not read)
+429    ``too_many_requests``       the token already has its cap of calls in progress
 502    ``model_error``             the model failed permanently or replied malformed
 503    ``model_unavailable``       the model kept failing transiently after all retries
 504    ``timeout``                 no answer within the per-call time limit
 =====  ==========================  ===================================================
+
+Calls refused for what the request was (400, 408, 413) are recorded with ``agent_error`` set:
+they are the agent's mistakes, not infrastructure failures. The bounds are
+:class:`~hgm.gateway.limits.GatewayLimits`; docs/security.md lists them.
 
 ``stream: true`` is served as server-sent events carrying the whole reply in one chunk.
 """
@@ -38,11 +48,12 @@ import anyio
 import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from hgm.gateway import (
+    BadModelRequest,
     BudgetExhausted,
     CallTimeout,
     ChatRequest,
@@ -54,19 +65,30 @@ from hgm.gateway import (
     TransientModelError,
 )
 from hgm.gateway.accounting import Budget, CallRunner, RetryPolicy
+from hgm.gateway.limits import (
+    BodyTimeout,
+    BodyTooLarge,
+    ConnectionGuard,
+    GatewayLimits,
+    bounded_call,
+    bounded_protocol,
+    check_depth,
+    read_body,
+)
 from hgm.gateway.openai_format import (
-    BadRequest,
     completion_body,
     error_body,
-    parse_chat_request,
+    request_to_dict,
     stream_events,
 )
+from hgm.gateway.validation import BadRequest, parse_chat_request
 
 log = logging.getLogger(__name__)
 
 # Linux's sun_path holds 108 bytes including the terminating NUL.
 _MAX_SOCKET_PATH = 107
-_STATUS = [  # checked in order: CallTimeout is a TransientModelError
+_STATUS = [  # checked in order: CallTimeout is a TransientModelError, BadModelRequest a ModelError
+    (BadModelRequest, 400, "invalid_request_error"),
     (BudgetExhausted, 402, "budget_exhausted"),
     (CallTimeout, 504, "timeout"),
     (TransientModelError, 503, "model_unavailable"),
@@ -80,7 +102,8 @@ class Gateway:
     ``recorder`` receives one :class:`~hgm.gateway.LLMCall` per call (successful or not), from
     server threads; it must be thread-safe. ``spent_usd`` is what earlier sessions of the run
     spent (for resume). ``tcp_port`` also serves on 127.0.0.1 (``0`` picks a free port).
-    ``rng`` drives the retry jitter.
+    ``rng`` drives the retry jitter. ``limits`` bounds bodies, nesting, connections and
+    records (defaults: :class:`~hgm.gateway.limits.GatewayLimits`).
     """
 
     def __init__(
@@ -97,14 +120,17 @@ class Gateway:
         tcp_port: int | None = None,
         rng: random.Random | None = None,
         max_concurrency: int = 64,
+        limits: GatewayLimits | None = None,
     ) -> None:
         self.backend = backend
+        self.limits = limits = limits or GatewayLimits()
         self.socket_path = Path(socket_path)
         self.tcp_port = tcp_port
         self._budget = Budget(max_usd, spent_usd)
         self._runner = CallRunner(
             backend,
-            recorder=recorder,
+            # A 30 MB request must not become 30 MB of hgm.db.
+            recorder=lambda call: recorder(bounded_call(call, limits.max_recorded_bytes)),
             budget=self._budget,
             retry=RetryPolicy(retries=retries, backoff_s=backoff_s),
             call_timeout_s=call_timeout_s,
@@ -115,6 +141,8 @@ class Gateway:
         self._limiter: anyio.CapacityLimiter | None = None
         self._tokens: dict[str, Scope] = {}
         self._tokens_lock = threading.Lock()
+        self._in_flight: dict[str, int] = {}  # per token; touched on the event loop only
+        self.connections = ConnectionGuard(limits)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._sockets: list[socket.socket] = []
@@ -140,9 +168,11 @@ class Gateway:
     def complete(self, request: ChatRequest, scope: Scope) -> ChatResult:
         """Answer a request in-process, with the same budget, retries and recording as HTTP.
 
+        The request is held to the same allow-list as an agent's (:class:`BadRequest` if not).
         Raises :class:`BudgetExhausted`, :class:`ModelError`, :class:`TransientModelError`
         (retries used up) or :class:`CallTimeout`.
         """
+        parse_chat_request(request_to_dict(request), max_tokens_cap=self.limits.max_tokens)
         return self._runner.run(request, scope)
 
     # --- tokens -----------------------------------------------------------------------
@@ -197,6 +227,8 @@ class Gateway:
             lifespan="off",
             ws="none",
             timeout_graceful_shutdown=5,
+            http=bounded_protocol(self.connections),
+            timeout_keep_alive=max(1, int(self.limits.idle_timeout_s)),
         )
         self._server = server = uvicorn.Server(config)
         self._thread = threading.Thread(
@@ -261,14 +293,40 @@ class Gateway:
         scope = self._authenticate(request)
         if scope is None:
             return _unauthorized()
-        start = time.monotonic()
-        raw = await request.body()
+        token = _bearer(request)
+        if self._in_flight.get(token, 0) >= self.limits.max_requests_per_token:
+            return _error(
+                429, f"this token already has {self.limits.max_requests_per_token} calls in "
+                "progress; wait for one to finish", "too_many_requests",
+            )
+        self._in_flight[token] = self._in_flight.get(token, 0) + 1
         try:
-            body = json.loads(raw)
-            chat = parse_chat_request(body)
+            return await self._serve_chat(request, scope)
+        finally:
+            self._in_flight[token] -= 1
+            if not self._in_flight[token]:
+                del self._in_flight[token]
+
+    async def _serve_chat(self, request: Request, scope: Scope) -> Response:
+        start = time.monotonic()
+        try:
+            raw = await read_body(request.stream(), request.headers.get("content-length"), self.limits)
+        except (BodyTooLarge, BodyTimeout) as e:
+            status, type_ = (413, "request_too_large") if isinstance(e, BodyTooLarge) else (408, "request_timeout")
+            self._runner.record_failure(scope, {"invalid_body": None}, f"BadRequest: {e}", start, agent_error=True)
+            # Close the connection: the rest of the body is never read.
+            return _error(status, str(e), type_, headers={"connection": "close"})
+        except ClientDisconnect:
+            return Response(status_code=499)
+        try:
+            check_depth(raw, self.limits.max_json_depth)
+            body = json.loads(raw, parse_constant=_no_constant)
+            chat = parse_chat_request(body, max_tokens_cap=self.limits.max_tokens)
         except (ValueError, BadRequest) as e:
             text = raw[:4096].decode("utf-8", errors="replace")
-            self._runner.record_failure(scope, {"invalid_body": text}, f"BadRequest: {e}", start)
+            self._runner.record_failure(
+                scope, {"invalid_body": text}, f"BadRequest: {e}", start, agent_error=True
+            )
             return _error(400, f"invalid request: {e}", "invalid_request_error")
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(self._max_concurrency)
@@ -295,10 +353,17 @@ class Gateway:
         return JSONResponse({"status": "ok"})
 
     def _authenticate(self, request: Request) -> Scope | None:
-        kind, _, token = request.headers.get("authorization", "").partition(" ")
-        if kind.lower() != "bearer" or not token.strip():
-            return None
-        return self.scope_of(token.strip())
+        token = _bearer(request)
+        return self.scope_of(token) if token else None
+
+
+def _bearer(request: Request) -> str:
+    kind, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if kind.lower() == "bearer" else ""
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def _remove_stale_socket(path: Path) -> None:
@@ -326,8 +391,10 @@ def _failure(e: Exception) -> Response:
     return _error(500, f"internal gateway error: {type(e).__name__}: {e}", "server_error")
 
 
-def _error(status: int, message: str, type_: str, code: str | None = None) -> JSONResponse:
-    return JSONResponse(error_body(message, type_, code), status_code=status)
+def _error(
+    status: int, message: str, type_: str, code: str | None = None, headers: dict | None = None
+) -> JSONResponse:
+    return JSONResponse(error_body(message, type_, code), status_code=status, headers=headers)
 
 
 def _unauthorized() -> JSONResponse:

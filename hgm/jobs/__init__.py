@@ -41,8 +41,10 @@ class Charge:
 class CostLedger:
     """The gateway's recorder: logs each call to the archive and sums cost per scope ref.
 
-    It also notes calls that failed on the model's side, so that a job the model let down is
-    retried as an infrastructure error instead of being counted as the agent's failure.
+    It also notes calls that failed on the model's or gateway's side (provider errors after
+    retries, timeouts, auth, the budget), so that a job the model let down is retried as an
+    infrastructure error instead of being counted as the agent's failure. Calls refused for
+    what the agent sent (``LLMCall.agent_error``) are not noted: they are the agent's result.
     """
 
     def __init__(self, run: Run):
@@ -60,7 +62,9 @@ class CostLedger:
         )
         with self._lock:
             self._by_ref[call.scope.ref or ""] += call.cost_usd
-            if call.error and not call.error.startswith("BadRequest"):
+            # A request the agent got wrong (malformed, too big, refused by the provider as
+            # invalid) is its own failure, in its trajectory; only the rest can make an error.
+            if call.error and not call.agent_error:
                 self._errors[call.scope.ref or ""].append(call.error)
 
     def pop(self, ref: str) -> Charge:
