@@ -54,6 +54,14 @@ class RunConfig(BaseModel):
     max_unproductive_expansions: int = Field(25, ge=1, description="Stop the run when this many expansions in a row produced no valid child (a broken model or agent, not bad luck).")
     sandbox_wait_minutes: float = Field(10.0, ge=0, description="When the sandbox becomes unavailable mid-run (a stopped Docker engine), wait this long for it to come back, starting no new work, before the run stops (it can be resumed).")
     final_min_evals: int = Field(5, ge=1, description="The final agent must have at least this many evaluations (best-belief rule).")
+    # The LLM gateway's bounds on what a sandboxed agent can send it (docs/security.md, "The gateway").
+    gateway_max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="Largest request body the LLM gateway reads; a bigger one is refused with 413 as soon as it crosses the cap (the rest is never read).")
+    gateway_max_json_depth: int = Field(64, ge=8, description="Deepest JSON nesting of a request to the LLM gateway; deeper is refused with a recorded 400.")
+    gateway_max_connections: int = Field(512, ge=8, description="Open connections the LLM gateway keeps; past it a new connection evicts the longest-idle one, or is closed at once when all are busy.")
+    gateway_max_requests_per_token: int = Field(16, ge=1, description="LLM calls one sandbox token may have in progress at once; more get 429.")
+    gateway_idle_timeout_s: float = Field(30.0, gt=0, description="A connection to the LLM gateway must send a complete request head, and a request its whole body, within this many seconds, else it is closed.")
+    gateway_max_recorded_bytes: int = Field(256 * 1024, ge=1024, description="Largest request or response (as JSON) the archive keeps of one LLM call; a bigger one is stored truncated with a marker.")
+    gateway_max_tokens: int = Field(65536, ge=1, description="Largest max_tokens an agent may ask of one LLM call (the budget reserves that call's worst case); more is refused with 400.")
     seed_agent: Path | None = Field(None, description="Source tree of node 0; default: hgm's own seed agent.")
 
     @field_validator("model")

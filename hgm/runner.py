@@ -77,6 +77,7 @@ def start_run(config: RunConfig, out: Path, *, resume: bool, console: Console) -
     from hgm.display import LiveDisplay
     from hgm.executor import get_executor
     from hgm.gateway import Gateway, get_backend
+    from hgm.gateway.limits import GatewayLimits
     from hgm.jobs import CostLedger, Worker, WorkerSettings
     from hgm.loop import Limits, run_search
     from hgm.sandbox import get_sandbox
@@ -101,7 +102,13 @@ def start_run(config: RunConfig, out: Path, *, resume: bool, console: Console) -
         gateway = Gateway(
             backend, socket_path=sock_dir / "gateway.sock", recorder=ledger.record,
             max_usd=config.max_usd, spent_usd=run.totals()["llm_cost_usd"],
-            call_timeout_s=config.call_timeout_s,
+            call_timeout_s=config.call_timeout_s, limits=GatewayLimits(
+                max_body_bytes=config.gateway_max_body_bytes, max_json_depth=config.gateway_max_json_depth,
+                max_connections=config.gateway_max_connections,
+                max_requests_per_token=config.gateway_max_requests_per_token,
+                idle_timeout_s=config.gateway_idle_timeout_s,
+                max_recorded_bytes=config.gateway_max_recorded_bytes, max_tokens=config.gateway_max_tokens,
+            ),
         )
         stack.enter_context(gateway)
         worker = Worker(run, sandbox, gateway, ledger, tasks, WorkerSettings(
