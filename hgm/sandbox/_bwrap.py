@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import stat
 import subprocess
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ from pathlib import Path
 HOME = "/hgm/home"
 RELAY = "/hgm/relay.py"
 GATEWAY_SOCKET = "/hgm/gateway.sock"
+SHM_BYTES = 64 << 20
+"""The size of /dev/shm."""
 
 _TOP_LEVEL = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 # Masked whatever their permissions say: credentials and host keys.
@@ -89,21 +92,46 @@ def base_args(python_prefix: Path | None) -> list[str]:
             args += ["--ro-bind", "/dev/null", path]
     if python_prefix is not None:
         args += ["--ro-bind", str(python_prefix), str(python_prefix)]
-    return args + ["--proc", "/proc", "--dev", "/dev"]
+    # A small /dev/shm of its own (bwrap's /dev is an uncapped tmpfs), and /dev read-only.
+    args += ["--proc", "/proc", "--dev", "/dev",
+             "--size", str(SHM_BYTES), "--perms", "01777", "--tmpfs", "/dev/shm",
+             "--remount-ro", "/dev"]  # fmt: skip
+    return args + userns_args()
+
+
+@functools.cache
+def userns_args() -> list[str]:
+    """Options that stop the command from making user namespaces of its own (the kernel
+    surface they open is the usual first step of a container escape), when bwrap can."""
+    args = ["--unshare-user", "--disable-userns"]
+    found = shutil.which("bwrap")
+    if found is None:
+        return []
+    probe = [found, *args, "--ro-bind", "/", "/", "--", "/bin/true"]
+    try:
+        done = subprocess.run(probe, capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return args if done.returncode == 0 else []
 
 
 def run_args(
     python_prefix: Path | None,
     *,
-    home: Path,
-    tmp: Path,
+    disk_bytes: int,
     binds: list[Bind],
     relay: Path | None,
     gateway_socket: Path | None,
 ) -> list[str]:
-    """All bwrap options for one run (everything before ``--`` and the command)."""
+    """All bwrap options for one run (everything before ``--`` and the command).
+
+    /tmp and $HOME are tmpfs of ``disk_bytes`` each: nothing there is collected, so the
+    sandbox may own them outright.
+    """
     args = base_args(python_prefix)
-    args += ["--bind", str(tmp), "/tmp", "--bind", str(home), HOME]
+    size = str(disk_bytes)
+    args += ["--size", size, "--perms", "01777", "--tmpfs", "/tmp",
+             "--size", size, "--perms", "0700", "--tmpfs", HOME]  # fmt: skip
     if relay is not None:
         args += ["--ro-bind", str(relay), RELAY]
     if gateway_socket is not None:

@@ -7,6 +7,8 @@ for its port, enters the working folder, tells the driver it is ready, and execs
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import logging
 import math
 import os
@@ -18,7 +20,17 @@ import tempfile
 import threading
 from pathlib import Path
 
-from hgm.sandbox import RunResult, RunSpec, SandboxError, _bwrap, _files, _proc, output_name
+from hgm.sandbox import (
+    RunResult,
+    RunSpec,
+    SandboxError,
+    _bwrap,
+    _cgroup,
+    _disk,
+    _files,
+    _proc,
+    output_name,
+)
 from hgm.sandbox._spec import SANDBOX_PATH, check_spec, command_env, workdir_mount
 from hgm.scratch import prefix as scratch_prefix
 
@@ -81,10 +93,22 @@ class LocalSandbox:
     command under a fresh unprivileged uid (with ``setpriv``), so that the ``pids`` limit
     holds (the kernel exempts root from RLIMIT_NPROC) and the command is nobody on the
     host's files. Every mount is then copied into the sandbox and owned by that uid.
+
+    ``disk_mb``: the size of each writable mount (initial content included), of /tmp and of
+    $HOME, and the most a collected tree may hold; ``LocalSandbox.unenforced`` lists the
+    limits this host cannot enforce, and why.
     """
 
-    def __init__(self, bwrap: bool | str | None = None, drop: bool | str | None = None) -> None:
+    def __init__(
+        self,
+        bwrap: bool | str | None = None,
+        drop: bool | str | None = None,
+        disk_mb: int | str = 2048,
+    ) -> None:
         want = _flag(bwrap)
+        self._disk_mb = int(disk_mb)
+        if self._disk_mb <= 0:
+            raise ValueError("disk_mb must be positive")
         # The agent's python3: Debian's if present (it lives in /usr, already visible),
         # else the installation the driver runs on, exposed alone at its own path.
         self._python_prefix = None if os.path.exists("/usr/bin/python3") else Path(sys.base_prefix)
@@ -103,11 +127,30 @@ class LocalSandbox:
         if not self.isolated:
             _warn_not_isolated(reason)
         self._setpriv = self._drop_user(_flag(drop))
-        self.limits_pids = self.isolated and (os.geteuid() != 0 or self._setpriv is not None)
-        """Whether ``RunSpec.pids`` holds (it cannot for commands that run as root)."""
+        self._cgroups = _cgroup.support()
+        self.limits_pids = self._cgroups["pids"] is None or (
+            self.isolated and (os.geteuid() != 0 or self._setpriv is not None)
+        )
+        """Whether ``RunSpec.pids`` holds: a pids cgroup, or RLIMIT_NPROC in a user namespace
+        (which the kernel does not apply to root)."""
         self._lock = threading.Lock()
         self._running: set[int] = set()
         self._next_cpu = 0
+        self._tmpfs = _disk.unavailable() is None
+        self.unenforced = self._unenforced()
+        """Limit -> why this host cannot enforce it for this sandbox (empty: all hold)."""
+
+    def _unenforced(self) -> dict[str, str]:
+        missing = {f"{name} (cgroup)": why for name, why in self._cgroups.items() if why}
+        if not self.limits_pids and self._cgroups["pids"]:
+            missing["pids"] = "neither a pids cgroup nor RLIMIT_NPROC holds here"
+        disk = _disk.unavailable()
+        if disk:
+            what = "writable mounts" if self.isolated else "writable mounts, /tmp and $HOME"
+            missing[f"disk ({what})"] = disk
+        if not self.isolated:
+            missing["/dev/shm"] = "the host's own /dev/shm (no bubblewrap)"
+        return missing
 
     def _drop_user(self, want: bool | None) -> str | None:
         """The setpriv binary when commands run under a fresh uid, else None."""
@@ -160,21 +203,58 @@ class LocalSandbox:
         return None
 
     def _run_in(self, spec: RunSpec, root: Path, out_dir: Path) -> RunResult:
-        home, tmp = root / "home", root / "tmp"
-        home.mkdir()
-        tmp.mkdir()
+        mounted: list[Path] = []
+        try:
+            return self._prepare_and_run(spec, root, out_dir, mounted)
+        finally:
+            for folder in reversed(mounted):
+                _disk.unmount(folder)
+
+    def _capped_folder(self, folder: Path, mounted: list[Path]) -> None:
+        """Make ``folder``, a tmpfs of ``disk_mb`` where this host allows it."""
+        folder.mkdir(parents=True)
+        if self._tmpfs:
+            _disk.mount(folder, self._disk_mb)
+            mounted.append(folder)
+
+    def _prepare_and_run(
+        self, spec: RunSpec, root: Path, out_dir: Path, mounted: list[Path]
+    ) -> RunResult:
         uid = _pick_uid() if self._setpriv else None
         relay, sock = RELAY_SOURCE, spec.gateway_socket
         try:
-            copies = self._copy_mounts(spec, root / "m", every=uid is not None)
-            if uid is not None:
+            if not self.isolated:  # bwrap makes its own capped /tmp and $HOME
+                self._capped_folder(root / "home", mounted)
+                self._capped_folder(root / "tmp", mounted)
+            copies = self._copy_mounts(spec, root / "m", mounted, every=uid is not None)
+            if self.isolated:
+                # Even the driver's own uid sees only the sandbox's folder in /proc/self/mountinfo,
+                # never where the gateway's socket lives.
                 relay, sock = _share_with_user(root, relay, sock)
+            if uid is not None:
                 _files.chown_tree(root, uid)
+        except _files.TreeLimitExceeded as exc:
+            return _limited(f"the files to copy in break a limit: {exc}")
         except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                return _limited(f"the files to copy in do not fit in {self._disk_mb} MiB: {exc}")
             return _failed(f"could not copy mounts into the sandbox: {exc}")
         argv, env, cwd = self._argv(spec, root, copies, relay, sock)
         if uid is not None:
             argv = [self._setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--", *argv]
+        try:
+            group = _cgroup.Cgroup.create(spec.memory_mb, spec.pids, spec.cpus)
+        except OSError as exc:
+            return _failed(f"could not make the run's cgroup: {exc}")
+        try:
+            return self._run_grouped(spec, group, group.wrap(argv), env, cwd, copies, out_dir)
+        finally:
+            group.close()
+
+    def _run_grouped(
+        self, spec: RunSpec, group: _cgroup.Cgroup, argv: list[str], env: dict[str, str],
+        cwd: str, copies: dict[str, Path], out_dir: Path,
+    ) -> RunResult:
         started: list[int] = []
 
         def track(pid: int) -> None:
@@ -201,19 +281,36 @@ class LocalSandbox:
             why = "did not start before the time limit" if outcome.timed_out else "failed to start"
             detail = outcome.stderr.decode("utf-8", "replace").strip()
             return _failed(f"sandbox {why}: {detail}", outcome)
+        group.kill()  # nothing may change the mounts while they are collected
+        outcome = _note_oom(outcome, group.oom_kills(), spec.memory_mb)
+        outputs: dict[str, Path] = {}
         try:
-            outputs = self._collect(spec, copies, out_dir)
+            self._collect(spec, copies, out_dir, outputs)
+        except _files.TreeLimitExceeded as exc:
+            return _result(outcome, outputs, limit=f"the writable mounts break a limit: {exc}")
         except OSError as exc:
             return _failed(f"could not collect outputs: {exc}", outcome)
         return _result(outcome, outputs)
 
-    def _copy_mounts(self, spec: RunSpec, base: Path, every: bool = False) -> dict[str, Path]:
-        """Private copies: writable mounts always; read-only ones without bwrap or ``every``."""
+    @property
+    def limits(self) -> _files.TreeLimits:
+        """What a tree copied in or collected may hold."""
+        return _files.TreeLimits(max_bytes=self._disk_mb << 20, max_files=_disk.INODES)
+
+    def _copy_mounts(
+        self, spec: RunSpec, base: Path, mounted: list[Path], every: bool = False
+    ) -> dict[str, Path]:
+        """Private copies: writable mounts always (each in a capped tmpfs where possible);
+        read-only ones without bwrap or with ``every``."""
         copies = {}
         for mount in spec.mounts:
             if mount.writable or not self.isolated or every:
                 copy = base / output_name(mount.target)
-                _files.copy_in(Path(mount.host), copy)
+                if mount.writable:
+                    self._capped_folder(copy, mounted)
+                else:
+                    base.mkdir(parents=True, exist_ok=True)
+                _files.copy_in(Path(mount.host), copy, self.limits)
                 if not mount.writable:
                     _files.make_read_only(copy)
                 copies[mount.target] = copy
@@ -259,8 +356,7 @@ class LocalSandbox:
         ]
         args = _bwrap.run_args(
             self._python_prefix,
-            home=root / "home",
-            tmp=root / "tmp",
+            disk_bytes=self._disk_mb << 20,
             binds=binds,
             relay=relay_source if gateway else None,
             gateway_socket=socket if gateway else None,
@@ -285,14 +381,15 @@ class LocalSandbox:
         # Round-robin, so concurrent sandboxes spread over the cores instead of piling up.
         return frozenset(allowed[(start + i) % len(allowed)] for i in range(want))
 
-    def _collect(self, spec: RunSpec, copies: dict[str, Path], out_dir: Path) -> dict[str, Path]:
-        outputs = {}
+    def _collect(
+        self, spec: RunSpec, copies: dict[str, Path], out_dir: Path, outputs: dict[str, Path]
+    ) -> None:
+        """Collect the writable mounts into ``outputs``, one by one (partial on a limit)."""
         for mount in spec.mounts:
             if mount.writable:
                 dest = out_dir / output_name(mount.target)
-                _files.collect(copies[mount.target], dest)
+                _files.collect(copies[mount.target], dest, self.limits)
                 outputs[mount.target] = dest
-        return outputs
 
 
 # Fresh uids for commands when the driver is root: far above any a system hands out, and
@@ -323,8 +420,20 @@ def _share_with_user(root: Path, relay: Path, socket: Path | None) -> tuple[Path
     return relay_copy, link
 
 
+def _note_oom(outcome: _proc.Outcome, kills: int, memory_mb: int | None) -> _proc.Outcome:
+    """Say on stderr when the kernel killed processes for the run's memory limit."""
+    if not kills:
+        return outcome
+    note = (f"\nhgm sandbox: the memory limit ({memory_mb} MiB for all processes together) "
+            f"killed {kills} process(es)\n").encode()  # fmt: skip
+    return dataclasses.replace(outcome, stderr=outcome.stderr + note)
+
+
 def _result(
-    outcome: _proc.Outcome, outputs: dict[str, Path], error: str | None = None
+    outcome: _proc.Outcome,
+    outputs: dict[str, Path],
+    error: str | None = None,
+    limit: str | None = None,
 ) -> RunResult:
     code = outcome.returncode
     if code is not None and code < 0:
@@ -339,7 +448,14 @@ def _result(
         duration_s=outcome.duration_s,
         outputs=outputs,
         error=error,
+        limit=limit,
     )
+
+
+def _limited(message: str) -> RunResult:
+    """A result for a run refused because its files break a limit (the command's doing)."""
+    outcome = _proc.Outcome(None, False, False, b"", b"", False, False, 0.0)
+    return _result(outcome, {}, limit=message)
 
 
 def _failed(message: str, outcome: _proc.Outcome | None = None) -> RunResult:
