@@ -5,6 +5,7 @@ litellm's own OpenAI code path runs for real, offline: the "provider" is a secon
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import threading
@@ -121,8 +122,9 @@ def test_unknown_price_counts_as_zero_dollars(provider):
 
 
 def test_rejected_key_is_a_permanent_error(provider):
-    with pytest.raises(ModelError, match="AuthenticationError"):
+    with pytest.raises(ModelError, match=r"refused the API key \(401\)") as caught:
         ask(backend_for(provider, key="hgm-wrong"), "ping")
+    assert not isinstance(caught.value, TransientModelError)
 
 
 def test_provider_overload_is_a_transient_error(provider):
@@ -138,7 +140,7 @@ def test_provider_out_of_budget_is_a_permanent_error(tmp_path):
         tcp_port=0,
         max_usd=0.0,
     )
-    with broke, pytest.raises(ModelError, match="budget is spent"):
+    with broke, pytest.raises(ModelError, match="provider answered 402: .*budget"):
         ask(backend_for(broke), "ping")
 
 
@@ -179,3 +181,44 @@ def test_spec_parameters_go_to_litellm_with_keys_kept_as_text():
         "api_key": "123",
         "temperature": 0.5,
     }
+
+
+def priced_backend_for(provider: Gateway, price: str):
+    key = provider.issue_token(Scope("other"))
+    return get_backend(f"openai/scripted-echo?api_base={provider.base_url}&api_key={key}&{price}")
+
+
+@pytest.mark.parametrize(
+    "price",
+    [
+        "input_cost_per_1m=1.5&output_cost_per_1m=6",
+        "input_cost_per_token=0.0000015&output_cost_per_token=0.000006",
+    ],
+)
+def test_a_price_in_the_model_string_charges_tokens_times_price(provider, price):
+    backend = priced_backend_for(provider, price)
+    assert "input_cost_per_token" not in backend.params  # hgm's to use, not litellm's to ignore
+    result = ask(backend, "ping")
+    expected = result.prompt_tokens * 1.5e-6 + result.completion_tokens * 6e-6
+    assert result.cost_usd == pytest.approx(expected) and result.cost_usd > 0
+
+
+def test_half_a_price_is_refused():
+    with pytest.raises(ValueError, match="give both prices"):
+        get_backend("openai/m?api_base=http://127.0.0.1:1/v1&input_cost_per_1m=1")
+
+
+def test_worst_case_cost_covers_max_tokens_and_an_over_estimated_prompt():
+    backend = get_backend("openai/m?api_base=http://127.0.0.1:1/v1&input_cost_per_1m=1&output_cost_per_1m=2")
+    request = ChatRequest(model="m", messages=[{"role": "user", "content": "x" * 4000}], max_tokens=100)
+    worst = backend.max_cost_usd(request)
+    # >= 4000 characters at 2 a token = 2000 prompt tokens at $1/M, plus 100 reply tokens at $2/M
+    assert worst is not None and worst >= 2000 * 1e-6 + 100 * 2e-6
+    capless = backend.max_cost_usd(dataclasses.replace(request, max_tokens=None))
+    assert capless is not None and capless > worst  # the default reply cap is larger than 100
+
+
+def test_worst_case_cost_is_unknown_without_a_price():
+    backend = get_backend("openai/no-such-model-in-the-table?api_base=http://127.0.0.1:1/v1")
+    assert backend.known_price() is None
+    assert backend.max_cost_usd(ChatRequest(model="m", messages=USER)) is None

@@ -6,6 +6,7 @@ sandbox or in-process from the driver, so both get the same budget, retries and 
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import random
@@ -186,6 +187,8 @@ class CallRunner:
         self._max_workers = max_workers
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        self._retry_log = RetryLog()
+        self._backend_takes_timeout = _takes_timeout(backend)
 
     def run(self, request: ChatRequest, scope: Scope, body: dict | None = None) -> ChatResult:
         """Answer one request; ``body`` is the raw request as received, for the record."""
@@ -269,28 +272,38 @@ class CallRunner:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+        self._retry_log.flush()
 
     def _attempts(self, request: ChatRequest, scope: Scope, start: float) -> ChatResult:
+        """Call the backend, retrying transient errors within the retry count and the deadline.
+
+        This is the only retry layer of a run: when it gives up, the error it raises says what
+        the last attempt got (a 500, a rate limit, no answer), not only that time ran out.
+        """
         deadline = None if self._timeout is None else start + self._timeout
         name = self.backend.name
+        last: TransientModelError | None = None
         for attempt in range(self._retry.retries + 1):
-            future = self._submit(request, scope)
+            future = self._submit(request, scope, _remaining(deadline))
             try:
                 result = future.result(timeout=_remaining(deadline))
             except FutureTimeout:
                 future.add_done_callback(self._charge_late)
+                earlier = f" (attempt {attempt + 1}; the one before: {last})" if last else ""
                 raise CallTimeout(
-                    f"model {name!r} did not answer within {self._timeout:g}s"
+                    f"model {name!r} did not answer within {self._timeout:g}s{earlier}"
                 ) from None
             except TransientModelError as e:
-                if attempt == self._retry.retries:
-                    raise
+                last = e
                 wait = self._delay(attempt)
-                log.warning("model %r: %s; retry %d in %.2fs", name, e, attempt + 1, wait)
-                if deadline is not None and time.monotonic() + wait >= deadline:
-                    raise CallTimeout(
-                        f"model {name!r} did not answer within {self._timeout:g}s: {e}"
-                    ) from e
+                out_of_time = deadline is not None and time.monotonic() + wait >= deadline
+                if attempt == self._retry.retries or out_of_time:
+                    tries = f"{attempt + 1} attempt{'s' if attempt else ''}"
+                    tried = f"gave up after {tries} in {time.monotonic() - start:.0f}s"
+                    limit = f"; call_timeout_s {self._timeout:g}" if out_of_time else ""
+                    kind = CallTimeout if out_of_time else TransientModelError
+                    raise kind(f"{e} ({tried}{limit})") from e
+                self._retry_log.retrying(name, e, wait)
                 time.sleep(wait)
                 continue
             except (ModelError, BudgetExhausted):
@@ -302,11 +315,14 @@ class CallRunner:
             return check_result(result, name)
         raise AssertionError("unreachable")
 
-    def _submit(self, request: ChatRequest, scope: Scope) -> Future:
+    def _submit(self, request: ChatRequest, scope: Scope, remaining_s: float | None) -> Future:
+        # A backend that takes timeout_s (litellm) is told what is left of the deadline, so
+        # its own HTTP call ends with it instead of keeping a thread (and the process) alive.
+        kwargs = {"timeout_s": remaining_s} if self._backend_takes_timeout else {}
         with self._pool_lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self._max_workers, "hgm-gateway-model")
-            return self._pool.submit(self.backend.complete, request, scope)
+            return self._pool.submit(self.backend.complete, request, scope, **kwargs)
 
     def _delay(self, attempt: int) -> float:
         with self._rng_lock:
@@ -329,6 +345,58 @@ class CallRunner:
         except Exception:
             # Losing one record must not take the endpoint down for every sandbox.
             log.exception("the LLM call recorder failed (scope %s)", call.scope)
+
+
+class RetryLog:
+    """Collapses retry warnings: the first retry of a model is logged in full, later ones are
+    counted and summed up in one line at most every ``every_s`` seconds (and at :meth:`flush`),
+    so a failing provider does not print hundreds of identical lines."""
+
+    def __init__(self, every_s: float = 60.0) -> None:
+        self._every_s = every_s
+        self._lock = threading.Lock()
+        self._since: dict[str, float] = {}  # model -> when its last line was logged
+        self._count: dict[str, int] = {}  # model -> retries not logged yet
+        self._latest: dict[str, str] = {}
+
+    def retrying(self, model: str, error: Exception, wait_s: float) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if model not in self._since:
+                self._since[model] = now
+                first = True
+            else:
+                first = False
+                self._count[model] = self._count.get(model, 0) + 1
+                self._latest[model] = str(error)
+                if now - self._since[model] < self._every_s:
+                    return
+                self._since[model] = now
+            count = self._count.pop(model, 0)
+        if first:
+            log.warning("model %r: %s; retrying in %.1fs (further retries are counted)",
+                        model, error, wait_s)  # fmt: skip
+        else:
+            self._summary(model, count, self._latest.get(model, ""))
+
+    def flush(self) -> None:
+        """Log the retries counted since the last line."""
+        with self._lock:
+            counts, self._count = self._count, {}
+        for model, count in counts.items():
+            self._summary(model, count, self._latest.get(model, ""))
+
+    @staticmethod
+    def _summary(model: str, count: int, latest: str) -> None:
+        if count:
+            log.warning("... %d more retries for model %r (latest: %s)", count, model, latest)
+
+
+def _takes_timeout(backend: ModelBackend) -> bool:
+    try:
+        return "timeout_s" in inspect.signature(backend.complete).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _remaining(deadline: float | None) -> float | None:
