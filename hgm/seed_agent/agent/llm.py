@@ -7,8 +7,11 @@ import time
 import urllib.error
 import urllib.request
 
-# 502 is left out: the gateway answers it for a model error it has already retried.
-RETRY_STATUSES = {429, 500, 503, 504}
+# hgm's gateway retries the provider itself, within the run's per-call time limit, and its
+# 5xx answers (502 model error, 503 retries used up, 504 time limit) are final: retrying them
+# here would multiply its tries. Only a rate limit (from an endpoint that is not the gateway)
+# and a gateway that could not be reached at all are worth another try.
+RETRY_STATUSES = {429}
 MAX_RETRY_AFTER_S = 30.0
 
 
@@ -23,8 +26,9 @@ class BudgetExhausted(LLMError):
 class LLMClient:
     """Sends chat completions to ``base_url`` (e.g. ``http://127.0.0.1:8765/v1``).
 
-    Transient failures (429, 5xx, dropped connections) are retried ``retries`` times with
-    exponential backoff starting at ``backoff_s``; a ``Retry-After`` header is honoured.
+    A rate limit (429) or an endpoint that cannot be reached is retried ``retries`` times with
+    exponential backoff starting at ``backoff_s`` (a ``Retry-After`` header is honoured); any
+    other error answer is final, because the gateway has already retried the provider.
     """
 
     def __init__(
@@ -33,7 +37,7 @@ class LLMClient:
         token: str = "",
         model: str = "default",
         timeout_s: float = 600.0,
-        retries: int = 4,
+        retries: int = 2,
         backoff_s: float = 1.0,
     ):
         self.url = base_url.rstrip("/") + "/chat/completions" if base_url else ""
@@ -59,7 +63,10 @@ class LLMClient:
                 if e.code not in RETRY_STATUSES or attempt == self.retries:
                     raise LLMError(f"HTTP {e.code}: {error.get('message', e.reason)}") from None
                 delay = _retry_after(e) or delay
-            except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
+            except TimeoutError:
+                # The gateway bounds every call; no answer in timeout_s will not come on a retry.
+                raise LLMError(f"no answer from {self.url} within {self.timeout_s:g}s") from None
+            except (urllib.error.URLError, ConnectionError) as e:
                 if attempt == self.retries:
                     raise LLMError(f"cannot reach {self.url}: {e}") from None
             time.sleep(delay)

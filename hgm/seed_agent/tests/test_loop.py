@@ -76,10 +76,16 @@ class LoopTest(unittest.TestCase):
         self.assertEqual(written["steps"], 3)
         self.assertEqual(written["finish_reason"], "step_limit")
 
-    def test_server_errors_are_retried(self):
-        traj = self.run_with([HTTPReply(503), HTTPReply(429, headers={"Retry-After": "0"})])
+    def test_rate_limits_are_retried(self):
+        traj = self.run_with([HTTPReply(429, headers={"Retry-After": "0"})])
         self.assertEqual(traj["finish_reason"], "finished")
-        self.assertEqual(len(self.endpoint.requests), 3)
+        self.assertEqual(len(self.endpoint.requests), 2)
+
+    def test_gateway_errors_are_final_because_the_gateway_already_retried(self):
+        traj = self.run_with([HTTPReply(503, {"error": {"message": "gave up after 5 attempts"}})])
+        self.assertEqual(traj["finish_reason"], "llm_error")
+        self.assertEqual(len(self.endpoint.requests), 1)
+        self.assertIn("gave up after 5 attempts", traj["errors"][0])
 
     def test_budget_exhaustion_stops_cleanly_without_retrying(self):
         error = {"error": {"type": "budget_exhausted", "message": "no money left"}}
