@@ -79,12 +79,10 @@ def volume(target: str, writable: bool, settings: Settings) -> Any:
     from docker.types import DriverConfig
     from docker.types import Mount as DockerMount
 
-    if writable:
-        opts = f"size={settings.disk_mb}m,nr_inodes={INODES},uid={UID},gid={UID}"
-    else:
-        # No size cap: only the engine writes here (the sandbox user cannot), and only what
-        # the host folder holds.
-        opts = "size=0,uid=0,gid=0"
+    # Read-only ones are capped too: only the engine writes there, but what it writes is an
+    # agent's tree, which would otherwise cost host memory without bound.
+    owner = f"uid={UID},gid={UID}" if writable else "uid=0,gid=0"
+    opts = f"size={settings.disk_mb}m,nr_inodes={INODES},{owner}"
     return DockerMount(
         target,
         None,

@@ -190,3 +190,8 @@ def failed(message: str, said: Transcript | None = None, duration: float = 0.0) 
         outputs={},
         error=message,
     )
+
+
+def limited(message: str) -> RunResult:
+    """A result for a run refused because its files break a limit (the command's doing)."""
+    return RunResult(None, False, "", "", False, False, 0.0, {}, limit=message)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from hgm.sandbox._files import TreeLimitExceeded, TreeLimits
+
 _SPOOL_BYTES = 16 << 20
 _CHUNK = 1 << 20
 
@@ -128,20 +130,31 @@ class _Reader:
         return data
 
 
-def extract(chunks: Iterable[bytes], dest: Path, *, strip: str, limit_bytes: int) -> None:
+def extract(
+    chunks: Iterable[bytes],
+    dest: Path,
+    *,
+    strip: str,
+    limit_bytes: int,
+    limits: TreeLimits = TreeLimits(),  # noqa: B008 (frozen)
+) -> None:
     """Extract a tar stream whose members all sit under the folder ``strip`` into new ``dest``.
 
-    Raises StreamTooLarge past ``limit_bytes`` (``dest`` then holds what came before),
-    FileExistsError if ``dest`` exists, tarfile.TarError on a malformed stream.
+    Raises StreamTooLarge past ``limit_bytes`` and TreeLimitExceeded past ``limits`` (``dest``
+    then holds what came before), FileExistsError if ``dest`` exists, tarfile.TarError on a
+    malformed stream.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.mkdir()
     modes: dict[Path, int] = {dest: 0o700}
+    count = 0
     with tarfile.open(fileobj=_Reader(chunks, limit_bytes), mode="r|") as tar:
         for member in tar:
             parts = _parts(member.name, strip)
             if parts is None:
                 continue
+            count += 1
+            _check(parts, count, limits)
             if not parts:
                 if member.isdir():
                     modes[dest] = (member.mode & 0o777) | 0o700
@@ -156,6 +169,15 @@ def extract(chunks: Iterable[bytes], dest: Path, *, strip: str, limit_bytes: int
     # Deepest first, so a read-only folder does not block setting the modes below it.
     for folder in sorted(modes, key=lambda p: len(p.parts), reverse=True):
         os.chmod(folder, modes[folder])
+
+
+def _check(parts: tuple[str, ...], count: int, limits: TreeLimits) -> None:
+    if count > limits.max_files + 1:  # + the folder itself
+        raise TreeLimitExceeded(f"more than {limits.max_files} files and folders")
+    if len(parts) > limits.max_depth:
+        raise TreeLimitExceeded(f"folders nested more than {limits.max_depth} deep")
+    if sum(len(p) + 1 for p in parts) > limits.max_path:
+        raise TreeLimitExceeded(f"a path longer than {limits.max_path} characters")
 
 
 def _parts(name: str, strip: str) -> tuple[str, ...] | None:

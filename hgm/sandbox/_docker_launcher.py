@@ -21,6 +21,9 @@ the mounts while they are archived. Both programs make themselves non-dumpable, 
 command (same uid) cannot ptrace them.
 """
 
+LIMIT_MARK = "hgm sandbox: limit:"
+"""How the launcher's stderr starts when the job's files broke a limit (the command's doing)."""
+
 HOLDER = """
 import ctypes, os, signal
 ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
@@ -38,7 +41,9 @@ while True:
 """
 
 LAUNCHER = r"""
-import ctypes, json, os, select, signal, stat, struct, subprocess, sys, tarfile
+import ctypes, errno, json, os, select, signal, stat, struct, subprocess, sys, tarfile
+
+LIMIT = "limit:"
 
 def frame(kind, payload=b""):
     view = memoryview(kind + struct.pack(">I", len(payload)) + payload)
@@ -68,7 +73,11 @@ def unpack(stdin):
     try:
         with tarfile.open(fileobj=stdin, mode="r|") as tar:
             tar.extractall("/")  # the driver's tar of the host folders
-    except (OSError, tarfile.TarError) as exc:
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):  # the files' doing, not the sandbox's
+            fail("%s the writable mounts do not fit in their tmpfs: %s" % (LIMIT, exc))
+        fail("could not copy the writable mounts in: %s" % exc)
+    except tarfile.TarError as exc:
         fail("could not copy the writable mounts in: %s" % exc)
 
 def start_relay(job, env):
@@ -121,18 +130,28 @@ def archive(target):
             tar.add(target, base, recursive=False)
         except OSError:
             pass
-        for folder, dirs, files in os.walk(target):
-            for name in sorted(dirs + files):
-                path = os.path.join(folder, name)
+        # Iterative, parents before children: os.walk recurses (Python 3.11), and the
+        # command may have made a folder chain deeper than the recursion limit.
+        stack = [""]
+        while stack:
+            rel = stack.pop()
+            try:
+                names = sorted(os.listdir(os.path.join(target, rel)))
+            except OSError:
+                continue
+            for name in names:
+                sub = os.path.join(rel, name) if rel else name
+                path = os.path.join(target, sub)
                 try:
                     # The command may have taken permissions away from its own files.
                     mode = os.lstat(path).st_mode
                     if stat.S_ISDIR(mode) or stat.S_ISREG(mode):
                         os.chmod(path, mode | (0o700 if stat.S_ISDIR(mode) else 0o400))
-                    tar.add(path, os.path.join(base, os.path.relpath(path, target)),
-                            recursive=False)
+                    tar.add(path, os.path.join(base, sub), recursive=False)
                 except OSError:
-                    pass
+                    continue
+                if stat.S_ISDIR(mode):
+                    stack.append(sub)
     frame(b"u")
 
 def main():

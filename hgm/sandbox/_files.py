@@ -23,6 +23,7 @@ from pathlib import Path
 # executable that runs with the driver's privileges.
 _KEEP_MODE = 0o777
 _CHUNK = 1 << 20
+_PAGE = 4096
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,18 @@ class _Tally:
                     f"more than {limits.max_bytes >> 20} MiB in all ({what}; "
                     f"{rel}: {st.st_size >> 20} MiB)"
                 )
+
+
+def measure(root: Path, limits: TreeLimits) -> int:
+    """The bytes a copy of the files below ``root`` takes on a tmpfs (whole pages, holes
+    filled as a tar stream fills them); raises TreeLimitExceeded."""
+    tally = _Tally(limits)
+    used = 0
+    for rel, st, depth in walk(root):
+        tally.add(rel, st, depth)
+        if stat.S_ISREG(st.st_mode):
+            used += -(-st.st_size // _PAGE) * _PAGE
+    return used
 
 
 def _sparse(st: os.stat_result) -> bool:

@@ -16,6 +16,7 @@ with the container.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -34,18 +35,21 @@ from hgm.sandbox import (
     _docker_exec,
     _docker_files,
     _docker_pool,
+    _files,
     output_name,
 )
 from hgm.sandbox import image as image_module
 from hgm.sandbox._docker_config import INODES
-from hgm.sandbox._docker_exec import UID, Conversation, Transcript, failed, result
-from hgm.sandbox._docker_launcher import LAUNCHER
+from hgm.sandbox._docker_exec import UID, Conversation, Transcript, failed, limited, result
+from hgm.sandbox._docker_launcher import LAUNCHER, LIMIT_MARK
 from hgm.sandbox._spec import check_spec
 from hgm.scratch import process_alive
 
 log = logging.getLogger(__name__)
 
 _MIB = 1 << 20
+# What the launcher and a small command need besides the writable mounts' tmpfs content.
+_LAUNCHER_BYTES = 64 * _MIB
 # After the time limit, how long the launcher has to report before the run is taken apart.
 _REPORT_GRACE_S = 10.0
 
@@ -143,6 +147,9 @@ class DockerSandbox:
         """Run ``spec``; see :class:`hgm.sandbox.Sandbox`."""
         check_spec(spec)
         _docker_config.check_socket(spec)
+        refused = self._too_big(spec)
+        if refused:
+            return limited(refused)
         packed: dict[str, _docker_files.Packed] = {}
         try:
             for mount in spec.mounts:
@@ -158,6 +165,37 @@ class DockerSandbox:
         finally:
             for item in packed.values():
                 item.file.close()
+
+    @property
+    def limits(self) -> _files.TreeLimits:
+        """What a tree copied in or collected may hold."""
+        return _files.TreeLimits(max_bytes=self._disk_mb * _MIB, max_files=INODES)
+
+    def _too_big(self, spec: RunSpec) -> str | None:
+        """Why the mounts cannot go into the container (the files' doing), or None.
+
+        Every mount is a tmpfs of ``disk_mb``; what is copied into a writable one is also
+        memory charged to the container, so content that leaves the command no memory would
+        get the container killed while it is copied in.
+        """
+        writable = 0
+        try:
+            for mount in spec.mounts:
+                used = _files.measure(Path(mount.host), self.limits)
+                if used > self._disk_mb * _MIB:
+                    return (f"the files for {mount.target} need {used // _MIB} MiB of tmpfs, "
+                            f"more than its {self._disk_mb} MiB")  # fmt: skip
+                writable += used if mount.writable else 0
+        except _files.TreeLimitExceeded as exc:
+            return f"the files to copy in break a limit: {exc}"
+        except OSError:
+            return None  # unreadable: pack() says so as a sandbox failure
+        room = None if spec.memory_mb is None else spec.memory_mb * _MIB - _LAUNCHER_BYTES
+        if room is not None and writable > room:
+            return (f"the writable mounts hold {writable // _MIB} MiB, which with the "
+                    f"sandbox's own needs does not fit in its memory limit of {spec.memory_mb} "
+                    "MiB (tmpfs content counts as memory)")  # fmt: skip
+        return None
 
     def unavailable(self) -> str | None:
         """None when the engine answers; else why not.
@@ -243,22 +281,30 @@ class DockerSandbox:
                 late = duration > spec.time_limit_s
                 why = "did not start before the time limit" if late else "failed to start"
                 detail = talk.launcher_stderr.data.decode("utf-8", "replace").strip()
+                if detail.startswith(LIMIT_MARK):
+                    return limited(detail.removeprefix(LIMIT_MARK).strip())
                 return failed(f"sandbox {why}: {detail or 'no detail'}", said, duration)
             if said.report is None:
                 return self._salvage(slot, spec, said, out_dir, start)
-            try:
-                outputs = self._receive(talk, spec, out_dir)
-            except (SandboxError, *self._errors) as exc:
-                return failed(f"could not collect outputs: {exc}", said, duration)
             report = said.report
             truncated = tuple(report.get("truncated", (False, False)))
+            outputs: dict[str, Path] = {}
+            try:
+                self._receive(talk, spec, out_dir, outputs)
+            except _files.TreeLimitExceeded as exc:
+                done = result(said, report["code"], report["timed_out"], duration, outputs, truncated)
+                return dataclasses.replace(done, limit=f"the writable mounts break a limit: {exc}")
+            except (SandboxError, *self._errors) as exc:
+                return failed(f"could not collect outputs: {exc}", said, duration)
             return result(said, report["code"], report["timed_out"], duration, outputs, truncated)
         finally:
             talk.close()
 
-    def _receive(self, talk: Conversation, spec: RunSpec, out_dir: Path) -> dict[str, Path]:
-        """The writable mounts, as the launcher archived them after the command."""
-        outputs = {}
+    def _receive(
+        self, talk: Conversation, spec: RunSpec, out_dir: Path, outputs: dict[str, Path]
+    ) -> None:
+        """The writable mounts, as the launcher archived them after the command, into
+        ``outputs`` one by one (partial when a limit stops it)."""
         for mount in spec.mounts:
             if not mount.writable:
                 continue
@@ -270,7 +316,6 @@ class DockerSandbox:
             for _ in chunks:  # what the tar reader left: padding up to the end frame
                 pass
             outputs[mount.target] = dest
-        return outputs
 
     def _salvage(
         self, slot: _Slot, spec: RunSpec, said: Transcript, out_dir: Path, start: float
@@ -284,6 +329,9 @@ class DockerSandbox:
             timed_out = duration > spec.time_limit_s
             code = None if state.get("Running") else state.get("ExitCode")
             outputs = self._collect(slot.cid, spec, out_dir)
+        except _files.TreeLimitExceeded as exc:
+            done = result(said, code, timed_out or code is None, duration, {})
+            return dataclasses.replace(done, limit=f"the writable mounts break a limit: {exc}")
         except (SandboxError, *self._errors) as exc:
             return failed(f"the sandbox's launcher went silent, then: {exc}", said)
         return result(said, code, timed_out or code is None, duration, outputs)
@@ -369,10 +417,12 @@ class DockerSandbox:
         # sparse files can make the stream much larger than the mount's size.
         limit = self._disk_mb * _MIB + 1024 * INODES
         try:
-            _docker_files.extract(chunks, dest, strip=target.rsplit("/", 1)[1], limit_bytes=limit)
+            _docker_files.extract(chunks, dest, strip=target.rsplit("/", 1)[1],
+                                  limit_bytes=limit, limits=self.limits)  # fmt: skip
         except _docker_files.StreamTooLarge as exc:
-            raise SandboxError(
-                f"{target} holds more than {limit // _MIB} MiB once archived (sparse files?)"
+            raise _files.TreeLimitExceeded(
+                f"{target} holds more than {limit // _MIB} MiB once archived (sparse files "
+                "count at their full size)"
             ) from exc
 
     def _remove(self, slot: _Slot) -> None:
