@@ -121,7 +121,7 @@ def status(run_dir: RunDir, as_json: JsonFlag = False) -> None:
     from hgm.views import run_status
 
     data = run_status(_open(run_dir))
-    _print_json(data) if as_json else console.print(render.status(data))
+    _print_json(data) if as_json else render.view_console().print(render.status(data))
 
 
 @app.command()
@@ -132,7 +132,7 @@ def tree(run_dir: RunDir, as_json: JsonFlag = False) -> None:
     from hgm.views import tree_rows
 
     rows = tree_rows(_open(run_dir))
-    _print_json([asdict(r) for r in rows]) if as_json else console.print(render.tree(rows))
+    _print_json([asdict(r) for r in rows]) if as_json else render.view_console().print(render.tree(rows))
 
 
 @app.command()
@@ -142,14 +142,40 @@ def show(
     as_json: JsonFlag = False,
 ) -> None:
     """One node: its proposal, results per task, CMP with its interval, LLM spend."""
-    from hgm.views import node_detail
+    from hgm.views import ViewError, node_detail
+
+    try:
+        data = node_detail(_open(run_dir), node)
+    except ViewError as e:
+        raise _fail(str(e)) from None
+    _print_json(data) if as_json else render.view_console().print(render.node(data))
+
+
+@app.command()
+def logs(
+    run_dir: RunDir,
+    node: Annotated[int, typer.Argument(help="Node id.")],
+    task: Annotated[str | None, typer.Option(help="Show the node's latest evaluation of this task id.")] = None,
+    llm: Annotated[bool, typer.Option("--llm", help="Also list the node's LLM calls (scope, model, tokens, cost, error).")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """An evaluation's trajectory and test log (the node's latest unless --task), and its LLM calls.
+
+    Lists the node's evaluations, then prints one in full: its trajectory step by step
+    (messages and tool calls, long outputs folded) and its test log. --json gives the records
+    unfolded.
+    """
+    from hgm.logs import node_logs, raw_logs
+    from hgm.views import ViewError
 
     run = _open(run_dir)
     try:
-        data = node_detail(run, node)
-    except KeyError:
-        raise _fail(f"run {run_dir} has no node {node}") from None
-    _print_json(data) if as_json else console.print(render.node(data))
+        if as_json:
+            _print_json(raw_logs(run, node, task, llm))
+        else:
+            render.view_console().print(render.logs(node_logs(run, node, task, llm), task_given=task is not None))
+    except ViewError as e:
+        raise _fail(str(e)) from None
 
 
 @app.command()
@@ -162,43 +188,37 @@ def diff(
     as_json: JsonFlag = False,
 ) -> None:
     """The change a node made, as a git diff."""
-    run = _open(run_dir)
+    from hgm.archive import ArchiveError
+    from hgm.views import ViewError, node_diff
+
     try:
-        target = run.node(node)
-    except KeyError:
-        raise _fail(f"run {run_dir} has no node {node}") from None
-    if against == "parent":
-        base = target.parent if target.parent is not None else target.id
-    elif against == "root":
-        base = 0
-    elif against.isdigit():
-        base = int(against)
-    else:
-        raise _fail(f"--against must be parent, root or a node id, not {against!r}")
-    text = run.diff(node, base)
-    if as_json:
-        _print_json({"node": node, "against": base, "diff": text})
-    else:
-        typer.echo(text, nl=False)
+        data = node_diff(_open(run_dir), node, against)
+    except (ViewError, ArchiveError) as e:
+        raise _fail(str(e)) from None
+    _print_json(data) if as_json else typer.echo(data["diff"], nl=False)
 
 
 @app.command()
 def best(
     run_dir: RunDir,
     min_evals: Annotated[
-        int | None, typer.Option(help="Minimum evaluations (default: the run's final_min_evals).")
+        int | None, typer.Option(min=1, help="Minimum evaluations (default: the run's final_min_evals).")
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """The final agent: the highest lower credible bound among well-evaluated nodes."""
-    from hgm.views import best_choice, choice_dict
+    """The final agent: the highest lower credible bound among well-evaluated nodes.
+
+    Exits 1 when no node has the evaluations the rule needs yet (no agent is called best).
+    """
+    from hgm.views import ViewError, choice_dict, qualified_best
 
     run = _open(run_dir)
-    choice = best_choice(run, min_evals)
-    if choice is None:
-        raise _fail("no valid node has been evaluated yet")
+    try:
+        choice = qualified_best(run, min_evals)
+    except ViewError as e:
+        raise _fail(str(e)) from None
     data = choice_dict(choice) | {"commit": run.node(choice.node).commit, "run": str(run_dir)}
-    _print_json(data) if as_json else console.print(render.best(data))
+    _print_json(data) if as_json else render.view_console().print(render.best(data))
 
 
 @app.command()

@@ -27,6 +27,7 @@ def _summary(p: Progress, min_evals: int) -> dict:
         "busy": p.busy,
         "workers": p.workers,
         "elapsed": time.monotonic() - p.started,
+        "min_evals": min_evals,
     }
 
 
@@ -36,9 +37,12 @@ def _table(s: dict, p: Progress) -> Table:
     rate = f"{100 * s['passes'] / s['evals']:.0f}%" if s["evals"] else "—"
     t.add_row("evaluations", f"{s['evals']} done, {rate} passed, {s['errors']} infrastructure errors")
     b = s["best"]
-    if b is not None:
+    if b is not None and not b.fallback:
         t.add_row("best", f"node {b.node}: {b.passes}/{b.evals}, belief {100 * b.pass_rate:.0f}% "
                           f"[{100 * b.lower:.0f}%, {100 * b.upper:.0f}%]")
+    elif b is not None and b.evals:
+        # Not called best until it has the evaluations the best-belief rule asks for.
+        t.add_row("best", f"none yet: node {b.node} has {b.evals} of the {s['min_evals']} evaluations needed")
     t.add_row("spent", f"${s['spent']:.4f}")
     t.add_row("workers", f"{s['busy']}/{s['workers']} busy · {s['elapsed'] / 60:.1f} min")
     if p.last:

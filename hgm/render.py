@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 
 from rich.console import Console, Group
 from rich.panel import Panel
@@ -12,7 +13,25 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from hgm.logs import CallSummary, EvalLog, NodeLogs, clean
 from hgm.views import TreeRow
+
+# Width of a console whose output is not a terminal: wide enough that a pipe or a file gets
+# each line whole (grep-able) instead of wrapped at rich's default of 80 columns.
+PIPE_WIDTH = 100_000
+
+CMP_LEGEND = (
+    "own passed/evaluated · cmp: clade pass rate (the node and its descendants pooled), "
+    "posterior mean [95% credible interval] · ★ best: the final agent (hgm best)"
+)
+
+
+def view_console(stderr: bool = False) -> Console:
+    """A console for views: as wide as the terminal, or unbounded when output is piped."""
+    console = Console(stderr=stderr)
+    if console.is_terminal:
+        return console
+    return Console(stderr=stderr, width=PIPE_WIDTH)
 
 
 def _pct(x: float | None) -> str:
@@ -29,18 +48,25 @@ def status(data: dict) -> Panel:
         t.add_row("expansions", " · ".join(f"{v} {k}" for k, v in ex.items()))
     t.add_row("LLM calls", str(data.get("llm_calls", 0)))
     t.add_row("spent", f"${data['cost_usd']:.4f}")
-    b = data["best"]
+    t.add_row("best", _status_best(data))
+    return Panel(t, title=Text(f"hgm · {data['run']}"), expand=False)
+
+
+def _status_best(data: dict) -> Text:
+    b, candidate = data.get("best"), data.get("best_candidate")
     if b:
         lo, hi = b["interval95"]
-        note = " (fallback: too few evaluations)" if b.get("fallback") else ""
-        t.add_row(
-            "best",
+        return Text(
             f"node {b['node']}: {b['passes']}/{b['evals']} passed, "
-            f"belief {_pct(b['pass_rate'])} [{_pct(lo)}, {_pct(hi)}]{note}",
+            f"belief {_pct(b['pass_rate'])} [{_pct(lo)}, {_pct(hi)}]"
         )
-    else:
-        t.add_row("best", "—")
-    return Panel(t, title=f"hgm · {data['run']}", expand=False)
+    need = data.get("final_min_evals")
+    if candidate and candidate["evals"]:
+        return Text(
+            f"none yet: it needs {need} evaluations; the most evaluated, node "
+            f"{candidate['node']}, has {candidate['evals']} ({candidate['passes']} passed)"
+        )
+    return Text("none yet: no valid node has been evaluated")
 
 
 def _label(r: TreeRow) -> Text:
@@ -51,16 +77,18 @@ def _label(r: TreeRow) -> Text:
         text.append(f"  {r.passes}/{r.evals}")
         if r.cmp is not None:
             text.append(f"  cmp {_pct(r.cmp)} [{_pct(r.cmp_lower)}, {_pct(r.cmp_upper)}]", style="cyan")
+            text.append(f" of {r.clade_evals}", style="cyan")
     if r.best:
         text.append("  ★ best", style="bold green")
     if r.proposal and r.kind != "seed":
         first = r.proposal.strip().splitlines()[0] if r.proposal.strip() else ""
         snippet = first if len(first) <= 40 else first[:40] + "…"
-        text.append(f"  {snippet}", style="dim")
+        text.append(f"  {clean(snippet)}", style="dim")
     return text
 
 
-def tree(rows: list[TreeRow]) -> Tree | Text:
+def tree(rows: list[TreeRow]) -> Group | Text:
+    """The tree under a one-line legend of what each label shows."""
     if not rows:
         return Text("(empty run)")
     by_id: dict[int, Tree] = {}
@@ -71,45 +99,68 @@ def tree(rows: list[TreeRow]) -> Tree | Text:
             by_id[r.node] = root if r.parent is None else root.add(_label(r))
         else:
             by_id[r.node] = by_id[r.parent].add(_label(r))
-    return root
+    return Group(Text(CMP_LEGEND, style="dim"), root)
+
+
+OUTCOME_STYLE = {"pass": "green", "fail": "red", "error": "yellow"}
+
+
+def _grid(rows: list[tuple[str, str]]) -> Table:
+    """A two-column grid; values are plain Text, so run data is never read as rich markup."""
+    table = Table.grid(padding=(0, 2))
+    for key, value in rows:
+        table.add_row(Text(key), Text(clean(value)))
+    return table
 
 
 def node(data: dict) -> Group:
-    head = Table.grid(padding=(0, 2))
-    head.add_row("node", f"{data['node']} ({data['kind']}, {data['status']})")
-    head.add_row("parent", str(data["parent"]))
-    head.add_row("commit", data["commit"])
+    rows = [
+        ("node", f"{data['node']} ({data['kind']}, {data['status']})"),
+        ("parent", str(data["parent"])),
+        ("commit", data["commit"]),
+    ]
     if data["reason"]:
-        head.add_row("reason", data["reason"])
+        rows.append(("reason", data["reason"]))
     own = data["own"]
-    head.add_row("own results", f"{own['passes']}/{own['evals']} passed")
+    rows.append(("own results", f"{own['passes']}/{own['evals']} passed"))
     c = data["cmp"]
     if c["rate"] is not None:
         lo, hi = c["interval95"]
-        head.add_row("CMP", f"{_pct(c['rate'])} [{_pct(lo)}, {_pct(hi)}]")
-    head.add_row("children", ", ".join(map(str, data["children"])) or "—")
-    head.add_row("LLM", f"{data['llm_calls']['count']} calls, ${data['llm_calls']['cost_usd']:.4f}")
-    evals = Table("task", "outcome", "seconds", "reason", title="evaluations", expand=False)
-    style = {"pass": "green", "fail": "red", "error": "yellow"}
-    for e in data["evaluations"]:
-        evals.add_row(
-            e["task"], Text(e["outcome"], style=style.get(e["outcome"], "")),
-            f"{e['duration_s']:.1f}", e["reason"] or "",
-        )
-    parts = [head]
+        rows.append(("CMP", f"{_pct(c['rate'])} [{_pct(lo)}, {_pct(hi)}] posterior mean [95% interval] "
+                            f"of {c['passes']}/{c['evals']} clade passes"))
+    rows.append(("children", ", ".join(map(str, data["children"])) or "—"))
+    rows.append(("LLM", f"{data['llm_calls']['count']} calls, ${data['llm_calls']['cost_usd']:.4f}"))
+    parts = [_grid(rows)]
     if data["proposal"]:
-        parts.append(Panel(data["proposal"], title="proposal", expand=False))
-    parts.append(evals)
+        parts.append(Panel(Text(clean(data["proposal"])), title="proposal", expand=False))
+    parts.append(evaluations(data["evaluations"]))
     return Group(*parts)
 
 
+def evaluations(items: list[dict]) -> Table:
+    """A node's evaluations: task, outcome, seconds, reason (all run data as plain Text)."""
+    table = Table("id", "task", "outcome", "seconds", "reason", title="evaluations", expand=False)
+    for e in items:
+        table.add_row(
+            Text(str(e["id"])), Text(clean(e["task"])),
+            Text(e["outcome"], style=OUTCOME_STYLE.get(e["outcome"], "")),
+            Text(f"{e['duration_s']:.1f}"), Text(clean(e["reason"] or "")),
+        )
+    return table
+
+
 def best(data: dict) -> Text:
-    note = " (fallback: no node has enough evaluations)" if data.get("fallback") else ""
+    """The final agent; a fallback choice (too few evaluations) is not called best."""
+    if data.get("fallback"):
+        return Text(
+            f"no best agent yet: no node has the evaluations the best-belief rule needs; the "
+            f"most evaluated, node {data['node']}, has {data['evals']} ({data['passes']} passed)"
+        )
     return Text.assemble(
         ("best agent: ", "bold"),
         (f"node {data['node']}", "bold green"),
         f"  {data['passes']}/{data['evals']} passed, belief {_pct(data['pass_rate'])} "
-        f"[{_pct(data['lower'])}, {_pct(data['upper'])}]{note}\n",
+        f"[{_pct(data['lower'])}, {_pct(data['upper'])}]\n",
         f"  commit {data['commit']}\n",
         f"  inspect: hgm show {data['run']} {data['node']} · hgm diff {data['run']} {data['node']} --against root",
     )
@@ -174,3 +225,62 @@ def checks(items) -> Table:
             detail.append(f"\n{c.fix}", style="dim")
         table.add_row(mark, Text(c.name, style="bold"), detail)
     return table
+
+
+_ROLE_STYLE = {"system": "dim", "user": "bold blue", "assistant": "bold magenta", "call": "bold cyan",
+               "tool": "bold green", "raw": "bold yellow", "stdout": "bold", "stderr": "bold red"}
+
+
+def logs(data: NodeLogs, task_given: bool = False) -> Group:
+    """`hgm logs`: the node's evaluations, then one evaluation in full, then its LLM calls."""
+    parts: list = [Text(f"node {data.node} · {len(data.evaluations)} evaluations", style="bold")]
+    if data.evaluations:
+        parts.append(evaluations([asdict(e) | {"outcome": str(e.outcome)} for e in data.evaluations]))
+    if data.shown is not None:
+        parts.extend(_eval_log(data.shown, task_given))
+    if data.calls is not None:
+        parts.append(_calls(data.calls, data.calls_left_out))
+    return Group(*parts)
+
+
+def _eval_log(log: EvalLog, task_given: bool) -> list:
+    e = log.evaluation
+    which = "" if task_given else "  (the latest; choose another with --task)"
+    title = Text.assemble(
+        (f"evaluation {e.id}", "bold"), f" · task {clean(e.task)} · ",
+        (str(e.outcome), OUTCOME_STYLE.get(str(e.outcome), "")), f" · {e.duration_s:.1f} s", (which, "dim"),
+    )
+    parts: list = [Text(""), title]
+    if e.reason:
+        parts.append(Text(f"reason: {clean(e.reason)}"))
+    if log.header:
+        parts.append(_grid(log.header))
+    parts.append(Text("trajectory", style="bold underline"))
+    for entry in log.entries:
+        parts.append(Text(f"── {entry.title}", style=_ROLE_STYLE.get(entry.role, "bold")))
+        if entry.text:
+            parts.append(_indented(entry.text))
+    if log.test_log is not None:
+        parts.extend([Text("test log", style="bold underline"), _indented(log.test_log)])
+    parts.extend(Text(f"note: {n}", style="yellow") for n in log.notes)
+    return parts
+
+
+def _indented(text: str) -> Text:
+    # Indented by hand: rich's Padding would pad every line to the (unbounded, when piped) width.
+    return Text("\n".join("   " + line for line in text.splitlines()))
+
+
+def _calls(calls: list[CallSummary], left_out: int) -> Group:
+    table = Table("id", "scope", "model", "tokens in/out", "cost", "seconds", "error",
+                  title="LLM calls of this node (its evaluations, and the expansions it parented)", expand=False)
+    for c in calls:
+        table.add_row(
+            Text(str(c.id)), Text(c.scope), Text(c.model), Text(f"{c.prompt_tokens}/{c.completion_tokens}"),
+            Text(f"${c.cost_usd:.4f}"), Text(f"{c.latency_s:.1f}"), Text(c.error or "", style="red"),
+        )
+    lines = [Text(f"{left_out} earlier calls not shown (see --json)", style="yellow")] if left_out else []
+    for c in calls:
+        lines.append(Text.assemble((f"call {c.id} ", "bold"), ("request: ", "dim"), c.request))
+        lines.append(Text.assemble(" " * len(f"call {c.id} "), ("response: ", "dim"), c.response))
+    return Group(table, *lines)
