@@ -122,6 +122,8 @@ def _as_text(value: object) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, list):
+        if value and all(isinstance(p, str) for p in value):  # e.g. the seed agent's errors
+            return "\n".join(value)
         parts = [p.get("text") if isinstance(p, dict) else None for p in value]
         if parts and all(isinstance(p, str) for p in parts):
             return "\n".join(parts)
@@ -170,7 +172,8 @@ def trajectory_view(traj: object) -> tuple[list[tuple[str, str]], list[Entry], l
 def _message_entries(message: object) -> list[Entry]:
     if not isinstance(message, dict):
         return [Entry("raw", "message (not an object)", fold(_dump(message), 10, 1000))]
-    role = clean(str(message.get("role", "?")))[:40]
+    role = message.get("role")
+    role = clean(role)[:40] if isinstance(role, str) and role else "?"
     title = role
     if role == "tool" and message.get("tool_call_id"):
         title = f"tool result ({clean(str(message['tool_call_id']))[:80]})"
@@ -210,7 +213,8 @@ def _call_entry(name: object, arguments: object) -> Entry:
         text = "\n".join(lines)
     else:
         text = fold(_as_text(arguments), 20, 2000)
-    return Entry("call", f"call {clean(str(name))[:80]}", text)
+    title = f"call {clean(name)[:80]}" if isinstance(name, str) and name else "call (no tool name)"
+    return Entry("call", title, text)
 
 
 # -- the command's data -----------------------------------------------------------------------
