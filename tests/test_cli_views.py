@@ -164,3 +164,6 @@ def test_piped_views_keep_each_line_whole(views_run):
     assert any("none yet" in line and "node 0, has 3 (0 passed)" in line for line in status.stdout.splitlines()), status.stdout
     tree = _piped("tree", views_run)
     assert "posterior mean [95% credible interval]" in tree.stdout.splitlines()[0]
+    best = _piped("best", views_run, "--min-evals", 3)
+    inspect = f"inspect: hgm show {views_run} 0 · hgm diff {views_run} 0 --against root"
+    assert len(inspect) > 80 and any(line.strip() == inspect for line in best.stdout.splitlines()), best.stdout

@@ -1,0 +1,26 @@
+"""The views' data and terminal renderings that the CLI tests do not reach: the live display."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from hgm.display import LiveDisplay
+from hgm.loop import Progress
+from hgm.testing import build_stats
+
+
+def _live(evals: str) -> str:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=200, color_system=None)
+    with LiveDisplay(console, min_evals=5) as display:
+        display(Progress(stats=build_stats("0>1", evals={0: evals}), workers=2))
+    return out.getvalue()
+
+
+def test_live_display_calls_a_node_best_only_once_it_has_the_evaluations_the_rule_needs():
+    early = _live("ppp")
+    assert "none yet: node 0 has 3 of the 5 evaluations needed" in early
+    assert "node 0: 3/3" not in early
+    assert "node 0: 5/5, belief" in _live("ppppp")
