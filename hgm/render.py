@@ -126,8 +126,8 @@ def node(data: dict) -> Group:
     c = data["cmp"]
     if c["rate"] is not None:
         lo, hi = c["interval95"]
-        rows.append(("CMP", f"{_pct(c['rate'])} [{_pct(lo)}, {_pct(hi)}] posterior mean [95% interval] "
-                            f"of {c['passes']}/{c['evals']} clade passes"))
+        rows.append(("CMP", f"{_pct(c['rate'])} [{_pct(lo)}, {_pct(hi)}]  (posterior mean [95% credible "
+                            f"interval]; the clade passed {c['passes']} of {c['evals']})"))
     rows.append(("children", ", ".join(map(str, data["children"])) or "—"))
     rows.append(("LLM", f"{data['llm_calls']['count']} calls, ${data['llm_calls']['cost_usd']:.4f}"))
     parts = [_grid(rows)]
