@@ -35,6 +35,17 @@ class GatewayLimits:
     max_recorded_bytes: int = 256 * 1024
     max_tokens: int = 65536
 
+    @property
+    def accept_backlog(self) -> int:
+        """The listen backlog, which is also how many sockets asyncio accepts in one go."""
+        return max(8, min(32, self.max_connections // 16))
+
+    @property
+    def max_open_sockets(self) -> int:
+        """The most client sockets the gateway holds at once: its connections, plus a few
+        accept bursts that asyncio takes before any protocol can check (and close) them."""
+        return self.max_connections + 4 * self.accept_backlog
+
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             if getattr(self, f.name) <= 0:

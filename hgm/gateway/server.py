@@ -229,6 +229,9 @@ class Gateway:
             timeout_graceful_shutdown=5,
             http=bounded_protocol(self.connections),
             timeout_keep_alive=max(1, int(self.limits.idle_timeout_s)),
+            # asyncio accepts up to `backlog` sockets at a time before any protocol sees them;
+            # a small backlog keeps that burst (and so the driver's open files) small.
+            backlog=self.limits.accept_backlog,
         )
         self._server = server = uvicorn.Server(config)
         self._thread = threading.Thread(
