@@ -50,6 +50,23 @@ def doctor() -> list[Check]:
     return checks
 
 
+def sandbox_checks(backend: str) -> list[Check]:
+    """The checks that matter to one sandbox backend (a name such as ``docker``,
+    ``docker(runsc)``, ``local(bwrap)``): what a run's preflight asks before its first job."""
+    if backend.startswith("docker"):
+        checks = [_docker_package()]
+        if not checks[0].ok:
+            return checks
+        engine, client = _engine()
+        checks += [engine, _image(client)]
+        if client is not None:
+            client.close()
+        return checks
+    # The local backend needs nothing doctor checks: bubblewrap is optional, and a local
+    # sandbox that uses it was only built after bubblewrap worked.
+    return []
+
+
 def _docker_package() -> Check:
     try:
         import docker
