@@ -22,6 +22,7 @@ from hgm.gateway import (
     Scope,
     TransientModelError,
     get_backend,
+    validation,
 )
 from hgm.gateway.scripted import SCRIPTED_MODELS, CallableModel, register_scripted
 
@@ -160,6 +161,57 @@ def test_body_that_is_not_a_chat_request_is_400(serve, body):
     response = chat(gw, gw.issue_token(EVAL), body)
     assert response.status_code == 400
     assert "message" in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("field", "body"),
+    [
+        ("messages[1].tool_calls", {"messages": [*USER, {"role": "assistant", "tool_calls": "bash"}]}),
+        ("messages[0].tool_call_id", {"messages": [{"role": "tool", "content": "x"}]}),
+        ("messages[0].role", {"messages": [{"role": "root", "content": "x"}]}),
+        ("messages[0].content", {"messages": [{"role": "user", "content": 7}]}),
+        ("temperature", {"messages": USER, "temperature": 5}),
+        ("stop", {"messages": USER, "stop": ["a", "b", "c", "d", "e"]}),
+        ("n", {"messages": USER, "n": 2}),
+        ("tool_choice", {"messages": USER, "tool_choice": "always"}),
+        ("tools[0].function.name", {"messages": USER, "tools": [{"function": {"name": "no spaces"}}]}),
+        ("max_tokens", {"messages": USER, "max_tokens": 0}),
+        ("frequency_penalty", {"messages": USER, "frequency_penalty": True}),
+    ],
+)
+def test_a_malformed_field_is_a_400_that_names_it(serve, recorder, field, body):
+    gw = serve(get_backend("scripted:echo"))
+    response = chat(gw, gw.issue_token(EVAL), body)
+    assert response.status_code == 400
+    assert f"'{field}'" in response.json()["error"]["message"]
+    assert recorder.calls[-1].agent_error and recorder.calls[-1].cost_usd == 0
+
+
+def test_only_allow_listed_fields_reach_the_backend(serve):
+    seen: list[ChatRequest] = []
+    gw = serve(CallableModel(lambda request, scope: seen.append(request) or {"content": "ok"}, "spy"))
+    body = {
+        "model": "other-model", "messages": USER, "tools": [BASH_TOOL], "tool_choice": "auto",
+        "temperature": 0, "top_p": 1, "seed": 3, "stop": "END", "max_completion_tokens": 50,
+        "response_format": {"type": "json_object"}, "parallel_tool_calls": False, "user": "u",
+        "presence_penalty": 0.5, "frequency_penalty": -0.5, "reasoning_effort": "low",
+        "stream": False, "stream_options": None, "n": 1,
+    }
+    assert chat(gw, gw.issue_token(EVAL), body).status_code == 200
+    (request,) = seen
+    assert request.max_tokens == 50 and request.tools == [BASH_TOOL]
+    assert set(request.extra) <= set(validation.ALLOWED_FIELDS) - {"model", "stream", "n"}
+    assert request.extra["stop"] == "END" and "max_completion_tokens" not in request.extra
+
+
+def test_every_allowed_field_has_a_check():
+    assert set(validation._CHECKS) == validation.ALLOWED_FIELDS
+
+
+def test_in_process_calls_are_held_to_the_allow_list(serve):
+    gw = serve(get_backend("scripted:echo"))
+    with pytest.raises(validation.BadRequest, match="api_base"):
+        gw.complete(ChatRequest("m", USER, extra={"api_base": "http://x"}), EVAL)
 
 
 def test_malformed_tool_call_arguments_reach_the_client_intact(serve, tmp_path):

@@ -172,7 +172,8 @@ class Gateway:
         Raises :class:`BudgetExhausted`, :class:`ModelError`, :class:`TransientModelError`
         (retries used up) or :class:`CallTimeout`.
         """
-        parse_chat_request(request_to_dict(request), max_tokens_cap=self.limits.max_tokens)
+        body = request_to_dict(request) | {"model": ""}  # the driver names its own model
+        parse_chat_request(body, max_tokens_cap=self.limits.max_tokens)
         return self._runner.run(request, scope)
 
     # --- tokens -----------------------------------------------------------------------
