@@ -7,6 +7,7 @@ import time
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from hgm.loop import Progress
 from hgm.search.final import final_agent
@@ -45,12 +46,13 @@ def _table(s: dict, p: Progress) -> Table:
         t.add_row("best", f"none yet: node {b.node} has {b.evals} of the {s['min_evals']} evaluations needed")
     t.add_row("spent", f"${s['spent']:.4f}")
     t.add_row("workers", f"{s['busy']}/{s['workers']} busy · {s['elapsed'] / 60:.1f} min")
+    # Task ids, reasons and stop messages come from the run: Text, so brackets are never markup.
     if p.last:
-        t.add_row("last", p.last)
+        t.add_row("last", Text(p.last))
     if p.waiting:
-        t.add_row("waiting", p.waiting)
+        t.add_row("waiting", Text(p.waiting))
     if p.stopping:
-        t.add_row("stopping", p.stopping)
+        t.add_row("stopping", Text(p.stopping))
     return t
 
 
@@ -81,12 +83,12 @@ class LiveDisplay:
         now = time.monotonic()
         waiting = p.waiting.split(";")[0] if p.waiting else None  # the reason, not the clock
         if waiting and waiting != self._waiting:
-            self.console.print(f"waiting: {p.waiting}", highlight=False)
+            self.console.print(f"waiting: {p.waiting}", highlight=False, markup=False)
         self._waiting = waiting
         if now - self._last_log >= self.log_every_s or p.stopping:
             self._last_log = now
             self.console.print(
                 f"nodes {s['nodes']} · evals {s['evals']} ({s['passes']} pass, {s['errors']} error) · "
                 f"${s['spent']:.4f} · {s['busy']}/{s['workers']} busy · {p.last}",
-                highlight=False,
+                highlight=False, markup=False,
             )

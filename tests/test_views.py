@@ -10,12 +10,14 @@ from hgm.display import LiveDisplay
 from hgm.loop import Progress
 from hgm.testing import build_stats
 
+LAST = "node 1 on t-alpha: fail ([truncated: file has 300 lines; only the first 100 shown])"
 
-def _live(evals: str) -> str:
+
+def _live(evals: str, terminal: bool = True) -> str:
     out = io.StringIO()
-    console = Console(file=out, force_terminal=True, width=200, color_system=None)
+    console = Console(file=out, force_terminal=terminal, width=200, color_system=None)
     with LiveDisplay(console, min_evals=5) as display:
-        display(Progress(stats=build_stats("0>1", evals={0: evals}), workers=2))
+        display(Progress(stats=build_stats("0>1", evals={0: evals}), workers=2, last=LAST, waiting="[x] y"))
     return out.getvalue()
 
 
@@ -24,3 +26,9 @@ def test_live_display_calls_a_node_best_only_once_it_has_the_evaluations_the_rul
     assert "none yet: node 0 has 3 of the 5 evaluations needed" in early
     assert "node 0: 3/3" not in early
     assert "node 0: 5/5, belief" in _live("ppppp")
+
+
+def test_live_display_prints_run_text_verbatim_on_a_terminal_and_in_a_log():
+    for terminal in (True, False):
+        out = _live("ppp", terminal)
+        assert LAST in out and "[x] y" in out, out
