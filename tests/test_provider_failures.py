@@ -225,7 +225,7 @@ def test_a_provider_answering_500_is_named_as_such_once_retries_run_out(tmp_path
     assert "provider answered 500: upstream exploded" in line and "gave up after" in line
     assert "did not answer" not in line
     assert 2 <= len(provider.requests) <= 5  # retried, within the call's time limit
-    assert ran.stderr.count("retrying") <= 1  # one warning line, not one per retry
+    assert ran.stderr.count("retrying in") == 1  # one warning line, not one per retry
     assert ran.evaluations() == []
     assert_prompt_exit(ran, provider, call_timeout_s=10)
 
@@ -292,3 +292,59 @@ def test_tool_calls_that_are_not_a_list_are_an_infrastructure_error(tmp_path, se
     assert [e["outcome"] for e in evals] == ["error", "error"]  # never the agent's failure
     assert "not a valid chat completion" in evals[0]["reason"]
     assert_prompt_exit(ran, provider)
+
+
+# --- retries and prices, in process -------------------------------------------------------
+
+
+def test_retry_warnings_are_collapsed_into_a_count(tmp_path, serve, caplog):
+    from hgm.gateway import ChatRequest, Gateway, Scope, TransientModelError, get_backend
+
+    provider, url = serve(lambda n, body: error(503, "overloaded"))
+    gateway = Gateway(get_backend(model_string(url)), socket_path=tmp_path / "gw.sock",
+                      recorder=lambda call: None, retries=6, backoff_s=0.01, call_timeout_s=60)  # fmt: skip
+    request = ChatRequest(model="m", messages=[{"role": "user", "content": "hi"}])
+    with (
+        caplog.at_level("WARNING", logger="hgm.gateway"),
+        gateway,
+        pytest.raises(TransientModelError, match="provider answered 503: overloaded"),
+    ):
+        gateway.complete(request, Scope("other"))
+    assert len(provider.requests) == 7
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2, lines
+    assert "retrying in" in lines[0] and "5 more retries for model 'openai/fake-model'" in lines[1]
+
+
+def test_max_usd_refuses_a_model_without_a_price(tmp_path, serve):
+    provider, url = serve(lambda n, body: OK)
+    unpriced = f"openai/fake-model?api_base={url}&api_key=sk-test"
+    ran = hgm_run(tmp_path, unpriced, max_usd=1.0)
+    assert ran.rc not in (0, 1), ran.stderr  # bad input
+    line = one_line_error(ran)
+    assert "no price is known for openai/fake-model" in line
+    assert "input_cost_per_1m" in line and "--allow-free" in line  # the two ways out
+    assert provider.requests == [] and ran.llm_calls() == []
+
+
+def _priced(model: str, **config):
+    from hgm.config import RunConfig
+    from hgm.gateway import get_backend
+    from hgm.preflight import priced_backend
+
+    return priced_backend(get_backend(model), RunConfig(model=model, **config))
+
+
+def test_a_price_in_the_config_or_allow_free_lets_max_usd_start():
+    from hgm.gateway.litellm_backend import Price
+
+    model = "openai/fake-model?api_base=http://127.0.0.1:1/v1"
+    priced = _priced(model, max_usd=1.0, input_cost_per_1m=3, output_cost_per_1m=15)
+    assert priced.known_price() == Price.per_million(3, 15)
+    assert _priced(model, max_usd=1.0, allow_free=True).known_price() == Price(0.0, 0.0)
+
+
+def test_allow_free_does_not_zero_a_model_whose_price_is_known():
+    backend = _priced("openai/gpt-4o-mini", max_usd=1.0, allow_free=True)
+    price = backend.known_price()
+    assert price is not None and price.output_per_token > 0
