@@ -1,7 +1,7 @@
 """Oracle checks of a benchmark (``hgm bench check``) and the list of benchmarks (``hgm bench list``).
 
 A task is sound when four things hold, all checked through the sandbox the run would use,
-with the same mechanics as an evaluation (:func:`hgm.jobs.evaluation.run_hidden_tests`: a
+with the same mechanics as an evaluation (:func:`hgm.jobs.evaluation.judge_hidden_tests`: a
 copy of the workspace, the hidden tests injected, the test command run without network):
 
 1. it loads: its folders are there and, for a ``dir`` task, its ``task.toml`` still
@@ -261,7 +261,7 @@ def _runs(
 ) -> list[_Run]:
     # Imported when needed: hgm.jobs pulls in the archive and the gateway, which listing
     # benchmarks has no use for.
-    from hgm.jobs.evaluation import run_hidden_tests
+    from hgm.jobs.evaluation import judge_hidden_tests
 
     workspace = copy_workspace(task, scratch / "workspace")
     if solved:
@@ -270,22 +270,24 @@ def _runs(
     runs = []
     for i in range(repeats):
         (scratch / f"run{i}").mkdir(parents=True)
-        result = run_hidden_tests(sandbox, task, workspace, scratch / f"run{i}", time_limit_s)
-        runs.append(_classify(result, where))
+        tests = judge_hidden_tests(sandbox, task, workspace, scratch / f"run{i}", time_limit_s)
+        runs.append(_classify(tests.result, where, tests.verdict.reason))
         if runs[-1].verdict == "error":
             break
     return runs
 
 
-def _classify(result: RunResult, where: str) -> _Run:
+def _classify(result: RunResult, where: str, failed: str | None = None) -> _Run:
+    """``failed``: why hgm's verdict (not just the exit code) is not a pass, or None."""
     if result.error is not None:
         return _Run("error", where, result.error)
     if result.timed_out:
         return _Run("timeout", where)
     lines = (result.stdout + "\n" + result.stderr).strip().splitlines()
     tail = " | ".join(line.strip() for line in lines[-_TAIL_LINES:] if line.strip())
+    why = f" ({failed})" if failed and result.exit_code == 0 else ""
     return _Run(
-        "pass" if result.exit_code == 0 else "fail", where, f"exit code {result.exit_code}: {tail}"
+        "pass" if failed is None else "fail", where, f"exit code {result.exit_code}{why}: {tail}"
     )
 
 

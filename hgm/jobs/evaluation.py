@@ -3,23 +3,49 @@
 The agent's code is mounted read-only and the task's workspace read-write. Only after the
 agent has exited are the hidden tests copied into (a copy of) the workspace it left behind,
 and the task's test command run in a fresh sandbox without network: the agent never sees the
-tests and cannot touch the harness.
+tests and cannot touch the harness. A Python unittest command runs under hgm's own runner,
+and the verdict needs every expected test reported passed (:mod:`hgm.jobs.verdict`).
+
+What the agent causes is its result: a workspace too deep, too large or with too many files
+to collect, or a limit its run broke, is a ``fail`` with the reason. ``error`` is only for
+what does not depend on the agent (the sandbox failed, the agent's source cannot even start).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import secrets
 import shlex
-import tempfile
+import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from hgm.bench import inject_hidden_tests
-from hgm.jobs.files import copy_clean, guard_test_runner
+from hgm.bench import hidden_tests_dir, inject_hidden_tests
+from hgm.jobs.files import (
+    TreeLimits,
+    TreeTooLarge,
+    cap_bytes,
+    copy_clean,
+    guard_test_runner,
+    read_capped,
+    scratch_dir,
+)
+from hgm.jobs.verdict import (
+    RUNNER,
+    TESTS_FAILED,
+    Verdict,
+    exit_code_verdict,
+    expected_tests,
+    judge,
+    parse_test_command,
+)
 from hgm.sandbox import Mount, RunResult, RunSpec, Sandbox
-from hgm.scratch import prefix as scratch_prefix
 from hgm.types import Outcome, Task
+
+# The task's own files are trusted: only what the agent leaves behind is bounded.
+_UNBOUNDED = TreeLimits(max_depth=10_000, max_entries=10**9, max_bytes=1 << 62, what="the task's workspace")
 
 AGENT_COMMAND = (
     'python3 "$HGM_AGENT/run_agent.py" --workspace "$HGM_WORKSPACE" '
@@ -35,6 +61,20 @@ class AgentLimits:
     max_steps: int = 30
     time_limit_s: float = 600
     memory_mb: int = 2048
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Caps on what an agent leaves behind; RunConfig documents each one."""
+
+    trajectory_bytes: int = 4 << 20
+    test_log_bytes: int = 1 << 20
+    eval_artifact_bytes: int = 8 << 20
+    """Per evaluation: trajectory and test log together."""
+    workspace: TreeLimits = field(default_factory=lambda: TreeLimits(what="the workspace"))
+    agent_tree: TreeLimits = field(
+        default_factory=lambda: TreeLimits(max_depth=32, max_entries=5_000, max_bytes=20 << 20, what="the agent's source")
+    )
 
 
 @dataclass(frozen=True)
@@ -66,8 +106,13 @@ def run_agent(
     model: str,
     gateway_socket: Path,
     limits: AgentLimits,
+    trajectory_cap: int = Bounds.trajectory_bytes,
 ) -> AgentRun:
-    """Run the agent in ``agent_dir`` on ``workspace`` with ``instructions`` as its task."""
+    """Run the agent in ``agent_dir`` on ``workspace`` with ``instructions`` as its task.
+
+    The trajectory is read with a cap: a longer one (say a 4 GiB sparse file) is kept
+    truncated, with a marker, never read whole.
+    """
     task_dir = scratch / "task"
     task_dir.mkdir()
     (task_dir / "task.md").write_text(instructions)
@@ -92,7 +137,7 @@ def run_agent(
     collected_out = result.outputs.get("/out")
     trajectory_file = collected_out / "trajectory.json" if collected_out else None
     if trajectory_file is not None and trajectory_file.is_file() and not trajectory_file.is_symlink():
-        trajectory = trajectory_file.read_bytes()
+        trajectory = read_capped(trajectory_file, trajectory_cap)
     else:
         trajectory = _fallback_trajectory(result)
     return AgentRun(result=result, workspace=result.outputs.get("/work"), trajectory=trajectory)
@@ -100,8 +145,6 @@ def run_agent(
 
 def _fallback_trajectory(result: RunResult) -> bytes:
     """When the agent wrote no trajectory, keep what it printed so a failure can be diagnosed."""
-    import json
-
     return json.dumps(
         {
             "missing_trajectory": True,
@@ -110,34 +153,73 @@ def _fallback_trajectory(result: RunResult) -> bytes:
             "stdout": result.stdout[-20_000:],
             "stderr": result.stderr[-20_000:],
             "error": result.error,
+            "limit": result.limit,
         },
         indent=1,
     ).encode()
 
 
+@dataclass(frozen=True)
+class HiddenTestRun:
+    """A run of the hidden tests and hgm's verdict on it."""
+
+    result: RunResult
+    verdict: Verdict
+
+
 def run_hidden_tests(sandbox: Sandbox, task: Task, workspace: Path, scratch: Path, time_limit_s: float) -> RunResult:
-    """Inject the hidden tests into a copy of the agent's workspace and run the test command.
+    """The run of :func:`judge_hidden_tests` without its verdict (what the command did)."""
+    return judge_hidden_tests(sandbox, task, workspace, scratch, time_limit_s).result
+
+
+def judge_hidden_tests(
+    sandbox: Sandbox,
+    task: Task,
+    workspace: Path,
+    scratch: Path,
+    time_limit_s: float,
+    limits: TreeLimits = _UNBOUNDED,
+) -> HiddenTestRun:
+    """Inject the hidden tests into a copy of the agent's workspace, run them, judge the run.
 
     Before the tests go in, :func:`~hgm.jobs.files.guard_test_runner` takes out what the
     agent could have planted for the test runner to import instead of its own code; what
     it changed is printed first on the test command's stderr, so it shows in the test log.
+    A Python unittest command runs under hgm's runner (:mod:`hgm.jobs.verdict`); any other
+    is judged by its exit status. Raises :class:`TreeTooLarge` when ``workspace`` breaks
+    ``limits``.
     """
-    judged = copy_clean(workspace, scratch / "judged")
+    judged = copy_clean(workspace, scratch / "judged", limits)
     changes = guard_test_runner(judged, task.workspace)
-    inject_hidden_tests(task, judged)
-    spec = RunSpec(
-        command=task.test_command,
-        # writable: test runners write caches and temp files next to the tests
-        mounts=(Mount(judged, "/work", writable=True, env="HGM_WORKSPACE"),),
-        workdir="/work",
-        time_limit_s=time_limit_s,
-        network="none",
-    )
+    hidden_dir = hidden_tests_dir(task)
+    inject_hidden_tests(task, judged, hidden_dir)
+    plan = parse_test_command(task.test_command)
+    mounts = [Mount(judged, "/work", writable=True, env="HGM_WORKSPACE")]  # writable: caches, temp files
+    env, command, nonce = {}, task.test_command, secrets.token_hex(16)
+    if plan is not None:
+        runner_dir, verdict_dir = scratch / "verdict", scratch / "verdict-out"
+        runner_dir.mkdir()
+        verdict_dir.mkdir()
+        shutil.copyfile(RUNNER, runner_dir / "runner.py")
+        mounts += [
+            Mount(runner_dir, "/hgm_verdict", writable=False, env="HGM_VERDICT"),
+            Mount(verdict_dir, "/hgm_verdict_out", writable=True, env="HGM_VERDICT_OUT"),
+        ]
+        env = {"HGM_VERDICT_NONCE": nonce}
+        command = plan.command('"$HGM_VERDICT/runner.py"')
+    spec = RunSpec(command=command, mounts=tuple(mounts), workdir="/work", env=env,
+                   time_limit_s=time_limit_s, network="none")  # fmt: skip
     result = sandbox.run(spec, scratch / "judged-out")
     if changes:
         note = "".join(f"[hgm harness] {line}\n" for line in changes)
         result = dataclasses.replace(result, stderr=note + result.stderr)
-    return result
+    if plan is None:
+        verdict = exit_code_verdict(result, "the test command is not a Python unittest command hgm's runner runs")
+    else:
+        expected = expected_tests(plan, Path(task.tests), hidden_dir, Path(task.workspace))
+        out = result.outputs.get("/hgm_verdict_out")
+        verdict = judge(result, out, expected, nonce)
+    return HiddenTestRun(result, verdict)
 
 
 def evaluate(
@@ -151,42 +233,64 @@ def evaluate(
     limits: AgentLimits,
     test_time_limit_s: float,
     budget_exhausted=lambda: False,
+    bounds: Bounds = Bounds(),
 ) -> EvalResult:
-    """Run one evaluation end to end. Infrastructure failures come back as ``error``."""
+    """Run one evaluation end to end.
+
+    Infrastructure failures come back as ``error``; whatever the agent causes (a workspace
+    that cannot be collected, a limit it breaks, tampering with the tests) is a ``fail``
+    with the reason.
+    """
     start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix=scratch_prefix("eval")) as tmp:
-        scratch = Path(tmp)
-        workspace = copy_clean(task.workspace, scratch / "workspace")
+
+    def done(outcome: Outcome, trajectory: bytes, log: str, reason: str | None) -> EvalResult:
+        trajectory, log_bytes = _within_quota(trajectory, log.encode(errors="replace"), bounds)
+        return EvalResult(outcome, time.monotonic() - start, trajectory, log_bytes.decode(errors="replace"), reason)
+
+    if not (Path(agent_dir) / "run_agent.py").is_file():
+        return done(Outcome.ERROR, b"", "", "the agent cannot start: its source has no run_agent.py")
+    with scratch_dir("eval") as scratch:
+        workspace = copy_clean(task.workspace, scratch / "workspace", _UNBOUNDED)
         run = run_agent(
             sandbox, agent_dir, workspace, task.instructions, scratch,
             token=token, model=model, gateway_socket=gateway_socket, limits=limits,
-        )
-        if run.result.error or run.workspace is None:
-            return EvalResult(
-                Outcome.ERROR, time.monotonic() - start, run.trajectory, "",
-                reason=f"sandbox failed: {run.result.error or 'no workspace collected'}",
-            )
+            trajectory_cap=bounds.trajectory_bytes,
+        )  # fmt: skip
+        if run.result.error:
+            return done(Outcome.ERROR, run.trajectory, "", f"sandbox failed: {run.result.error}")
+        limit = run.result.limit
+        if limit:
+            return done(Outcome.FAIL, run.trajectory, "", f"the agent's run broke a limit: {limit}")
+        if run.workspace is None:
+            return done(Outcome.ERROR, run.trajectory, "", "sandbox failed: no workspace collected")
         if budget_exhausted():
-            return EvalResult(
-                Outcome.ERROR, time.monotonic() - start, run.trajectory, "",
-                reason="the run's dollar budget ran out during the evaluation",
-            )
-        tests = run_hidden_tests(sandbox, task, run.workspace, scratch, test_time_limit_s)
-    log = _test_log(task, tests)
-    duration = time.monotonic() - start
-    if tests.error:
-        return EvalResult(Outcome.ERROR, duration, run.trajectory, log, reason=f"test harness failed: {tests.error}")
-    if tests.timed_out:
-        return EvalResult(Outcome.FAIL, duration, run.trajectory, log, reason="hidden tests timed out")
-    if tests.exit_code == 0:
-        return EvalResult(Outcome.PASS, duration, run.trajectory, log)
-    reason = "agent timed out; hidden tests failed" if run.result.timed_out else "hidden tests failed"
-    return EvalResult(Outcome.FAIL, duration, run.trajectory, log, reason=reason)
+            return done(Outcome.ERROR, run.trajectory, "", "the run's dollar budget ran out during the evaluation")
+        try:
+            tests = judge_hidden_tests(sandbox, task, run.workspace, scratch, test_time_limit_s, bounds.workspace)
+        except TreeTooLarge as e:
+            return done(Outcome.FAIL, run.trajectory, "", f"the workspace cannot be collected: {e}")
+    verdict = tests.verdict
+    log = _test_log(task, tests.result, verdict)
+    reason = verdict.reason
+    if verdict.outcome is Outcome.FAIL and reason == TESTS_FAILED and run.result.timed_out:
+        reason = "agent timed out; hidden tests failed"
+    return done(verdict.outcome, run.trajectory, log, reason)
 
 
-def _test_log(task: Task, tests: RunResult) -> str:
+def _within_quota(trajectory: bytes, log: bytes, bounds: Bounds) -> tuple[bytes, bytes]:
+    """Both artifacts within their own caps, and together within the evaluation's quota."""
+    log = cap_bytes(log, bounds.test_log_bytes)
+    trajectory = cap_bytes(trajectory, bounds.trajectory_bytes)
+    room = max(0, bounds.eval_artifact_bytes - len(log))
+    if len(trajectory) > room:
+        trajectory = cap_bytes(trajectory, room)
+    return trajectory, log
+
+
+def _test_log(task: Task, tests: RunResult, verdict: Verdict) -> str:
     parts = [f"$ {task.test_command}", f"exit code: {tests.exit_code}"]
     if tests.timed_out:
         parts.append("timed out")
-    parts += ["--- stdout ---", tests.stdout, "--- stderr ---", tests.stderr]
+    parts += ["--- stdout ---", tests.stdout, "--- stderr ---", tests.stderr, "--- hgm verdict ---"]
+    parts += [*verdict.notes, f"verdict: {verdict.outcome.value}" + (f" ({verdict.reason})" if verdict.reason else "")]
     return "\n".join(parts)

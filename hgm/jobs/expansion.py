@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import contextlib
 import json
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from hgm.gateway import ChatRequest, Gateway, Scope
-from hgm.jobs.evaluation import AgentLimits, run_agent
-from hgm.jobs.files import copy_clean, prompt, shorten, trees_equal
+from hgm.jobs.evaluation import AgentLimits, Bounds, run_agent
+from hgm.jobs.files import (
+    TreeLimits,
+    TreeTooLarge,
+    copy_clean,
+    prompt,
+    remove_tree,
+    scratch_dir,
+    shorten,
+    trees_equal,
+)
 from hgm.sandbox import Mount, RunSpec, Sandbox
-from hgm.scratch import prefix as scratch_prefix
 
 
 class InfrastructureError(RuntimeError):
@@ -26,6 +33,8 @@ class InfrastructureError(RuntimeError):
     message is the whole story, recorded without a traceback."""
 
 SELF_CHECK_COMMAND = "python3 -m unittest discover -s tests -t ."
+# The parent is a committed node: its size was checked when it was made.
+_PARENT = TreeLimits(max_depth=10_000, max_entries=10**9, max_bytes=1 << 62, what="the parent's source")
 
 
 @dataclass(frozen=True)
@@ -106,24 +115,38 @@ def expand(
     token: str,
     limits: AgentLimits,
     self_check_time_limit_s: float,
+    bounds: Bounds | None = None,
 ) -> ExpansionResult:
-    """Make one child of the agent in ``parent_dir``; the child's tree is written to ``dest``."""
+    """Make one child of the agent in ``parent_dir``; the child's tree is written to ``dest``.
+
+    A changed source that breaks ``bounds.agent_tree`` (too deep, too many files, too many
+    bytes: every descendant's evaluation would copy it) is no child, with the reason.
+    """
+    bounds = bounds or Bounds()
     diag_scope = Scope(kind="diagnosis", node=scope.node, ref=scope.ref, task=failure.task if failure else None)
     statement = diagnose(gateway, model, diag_scope, failure)
     instructions = prompt("self_modify").format(problem_statement=statement)
-    with tempfile.TemporaryDirectory(prefix=scratch_prefix("expand")) as tmp:
-        scratch = Path(tmp)
-        workspace = copy_clean(parent_dir, scratch / "workspace")
+    with scratch_dir("expand") as scratch:
+        workspace = copy_clean(parent_dir, scratch / "workspace", _PARENT)
         run = run_agent(
             sandbox, parent_dir, workspace, instructions, scratch,
             token=token, model=model, gateway_socket=gateway.socket_path, limits=limits,
-        )
+            trajectory_cap=bounds.trajectory_bytes,
+        )  # fmt: skip
         if run.result.error or run.workspace is None:
             raise InfrastructureError(f"sandbox failed: {run.result.error or 'no workspace collected'}")
+        limit = run.result.limit
+        if limit:
+            return ExpansionResult(statement, None, False, f"the agent's run broke a limit: {limit}", run.trajectory)
         if gateway.budget_exhausted:
             return ExpansionResult(statement, None, False, "the dollar budget ran out during the expansion", run.trajectory)
-        child = copy_clean(run.workspace, dest)
-        if trees_equal(child, parent_dir):
+        try:
+            child = copy_clean(run.workspace, dest, bounds.agent_tree)
+        except TreeTooLarge as e:
+            remove_tree(dest)
+            dest.mkdir()
+            return ExpansionResult(statement, None, False, f"the changed source is too large: {e}", run.trajectory)
+        if trees_equal(child, parent_dir, _PARENT):
             return ExpansionResult(statement, None, False, "the agent made no change to its source", run.trajectory)
         reason = self_check(sandbox, child, scratch, self_check_time_limit_s, limits.memory_mb)
     return ExpansionResult(statement, dest, reason is None, reason, run.trajectory)

@@ -1,8 +1,15 @@
-"""File-tree helpers for jobs: copying agent trees without junk, and prompt templates."""
+"""File-tree helpers for jobs: bounded copies of trees the agent controls, capped reads, prompts."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
 import shutil
+import stat
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -17,32 +24,151 @@ def is_junk(name: str) -> bool:
     return name in JUNK_NAMES or name.endswith(JUNK_SUFFIXES)
 
 
-def copy_clean(src: Path, dst: Path) -> Path:
-    """Copy a tree without junk and without following symlinks out of it."""
+@dataclass(frozen=True)
+class TreeLimits:
+    """Bounds on a tree the agent controls, checked while it is copied or compared."""
 
-    def ignore(_dir: str, names: list[str]) -> set[str]:
-        return {n for n in names if is_junk(n)}
+    max_depth: int = 64
+    """Folders nested deeper than this below the root."""
+    max_entries: int = 200_000
+    """Files and folders in all."""
+    max_bytes: int = 1 << 30
+    """Sum of the files' apparent sizes (a sparse file counts as its full size)."""
+    what: str = "the tree"
+    """How messages name the tree ("the workspace", "the agent's source")."""
 
-    shutil.copytree(src, dst, symlinks=True, ignore=ignore, dirs_exist_ok=True)
-    for link in [p for p in dst.rglob("*") if p.is_symlink()]:
-        # An agent's tree is source code: a symlink there is either junk or an escape attempt.
-        link.unlink()
+
+class TreeTooLarge(Exception):
+    """A tree broke one of its :class:`TreeLimits`; the message says which, in one line."""
+
+
+def walk_tree(root: Path, limits: TreeLimits = TreeLimits()) -> Iterator[tuple[str, os.stat_result]]:
+    """Every entry under ``root`` as (relative posix path, lstat), parents before children.
+
+    Iterative (no recursion, whatever the depth) and bounded: raises :class:`TreeTooLarge`
+    as soon as the tree is deeper, larger or has more entries than ``limits`` allow. Junk
+    (:func:`is_junk`) is skipped with everything below it; symlinks and special files are
+    yielded as such, never followed.
+    """
+    root = Path(root)
+    stack: list[tuple[str, int]] = [("", 0)]
+    entries = size = 0
+    while stack:
+        rel, depth = stack.pop()
+        with os.scandir(root / rel if rel else root) as it:
+            children = sorted(it, key=lambda e: e.name)
+        for entry in children:
+            if is_junk(entry.name):
+                continue
+            st = entry.stat(follow_symlinks=False)
+            entries += 1
+            if entries > limits.max_entries:
+                raise TreeTooLarge(f"{limits.what} has more than {limits.max_entries} files and folders")
+            child = f"{rel}/{entry.name}" if rel else entry.name
+            if stat.S_ISDIR(st.st_mode):
+                if depth + 1 > limits.max_depth:
+                    raise TreeTooLarge(f"{limits.what} is nested deeper than {limits.max_depth} folders")
+                stack.append((child, depth + 1))
+            elif stat.S_ISREG(st.st_mode):
+                size += st.st_size
+                if size > limits.max_bytes:
+                    raise TreeTooLarge(f"{limits.what} holds more than {limits.max_bytes} bytes of files")
+            yield child, st
+
+
+def copy_clean(src: Path, dst: Path, limits: TreeLimits = TreeLimits()) -> Path:
+    """Copy a tree without junk, symlinks or special files, within ``limits``.
+
+    An agent's tree is source code: a symlink there is either junk or an escape attempt,
+    and a fifo would block the copy. Raises :class:`TreeTooLarge` (and leaves a partial
+    ``dst``) when the tree breaks a limit.
+    """
+    src, dst = Path(src), Path(dst)
+    dst.mkdir(parents=True, exist_ok=True)
+    for rel, st in walk_tree(src, limits):
+        if stat.S_ISDIR(st.st_mode):
+            (dst / rel).mkdir(exist_ok=True)
+        elif stat.S_ISREG(st.st_mode):
+            shutil.copy2(src / rel, dst / rel, follow_symlinks=False)
     return dst
 
 
-def trees_equal(a: Path, b: Path) -> bool:
+def remove_tree(root: Path) -> None:
+    """Delete ``root`` however deep it is (shutil.rmtree recurses) and whatever its modes."""
+    root = Path(root)
+    if root.is_symlink() or (root.exists() and not root.is_dir()):
+        root.unlink()
+        return
+    if not root.exists():
+        return
+    stack = [(str(root), False)]
+    while stack:
+        path, emptied = stack.pop()
+        if emptied:
+            os.rmdir(path)
+            continue
+        with contextlib.suppress(OSError):
+            os.chmod(path, stat.S_IRWXU)
+        stack.append((path, True))
+        with os.scandir(path) as it:
+            for entry in it:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((entry.path, False))
+                else:
+                    os.unlink(entry.path)
+
+
+@contextlib.contextmanager
+def scratch_dir(kind: str) -> Iterator[Path]:
+    """A temporary folder for one job, removed afterwards with :func:`remove_tree`."""
+    from hgm.scratch import prefix
+
+    path = Path(tempfile.mkdtemp(prefix=prefix(kind)))
+    try:
+        yield path
+    finally:
+        remove_tree(path)
+
+
+def read_capped(path: Path, limit: int) -> bytes:
+    """At most ``limit`` bytes of ``path``; a longer file ends with a truncation marker."""
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+        if len(data) <= limit:
+            return data
+        size = os.fstat(f.fileno()).st_size
+    return data[:limit] + truncation_marker(size, limit)
+
+
+def truncation_marker(size: int, kept: int) -> bytes:
+    """The line that ends an artifact hgm cut short."""
+    return f"\n[hgm: truncated: {size} bytes, kept the first {kept}]\n".encode()
+
+
+def cap_bytes(data: bytes, limit: int) -> bytes:
+    """``data`` cut to ``limit`` bytes (plus a marker) when longer."""
+    return data if len(data) <= limit else data[:limit] + truncation_marker(len(data), limit)
+
+
+def trees_equal(a: Path, b: Path, limits: TreeLimits = TreeLimits()) -> bool:
     """True when two trees hold the same files with the same bytes (junk ignored)."""
 
-    def listing(root: Path) -> dict[str, bytes]:
+    def listing(root: Path) -> dict[str, tuple[int, str]]:
         out = {}
-        for p in sorted(root.rglob("*")):
-            rel = p.relative_to(root)
-            if any(is_junk(part) for part in rel.parts) or not p.is_file():
-                continue
-            out[str(rel)] = p.read_bytes()
+        for rel, st in walk_tree(root, limits):
+            if stat.S_ISREG(st.st_mode):
+                out[rel] = (st.st_size, _digest(root / rel))
         return out
 
     return listing(a) == listing(b)
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def prompt(name: str) -> str:
