@@ -65,6 +65,15 @@ class RunConfig(BaseModel):
     gateway_idle_timeout_s: float = Field(30.0, gt=0, description="A connection to the LLM gateway must send a complete request head, and a request its whole body, within this many seconds, else it is closed.")
     gateway_max_recorded_bytes: int = Field(256 * 1024, ge=1024, description="Largest request or response (as JSON) the archive keeps of one LLM call; a bigger one is stored truncated with a marker.")
     gateway_max_tokens: int = Field(65536, ge=1, description="Largest max_tokens an agent may ask of one LLM call (the budget reserves that call's worst case); more is refused with 400.")
+    # Bounds on what an agent leaves behind; breaking one is the agent's result (docs/security.md, "The verdict").
+    max_trajectory_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="Largest trajectory.json kept of one agent run: it is read at most this far (never whole) and stored truncated with a marker.")
+    max_test_log_bytes: int = Field(1024 * 1024, ge=1024, description="Largest test log kept of one evaluation; a longer one is stored truncated with a marker.")
+    max_eval_artifact_bytes: int = Field(8 * 1024 * 1024, ge=2048, description="Quota of one evaluation's artifacts, trajectory and test log together; past it the trajectory is cut (with a marker).")
+    max_workspace_bytes: int = Field(1024**3, ge=1024 * 1024, description="Largest workspace an agent may leave for the hidden tests (file sizes summed, a sparse file at its full size); more is a fail with the reason.")
+    max_workspace_files: int = Field(200_000, ge=100, description="Most files and folders a workspace an agent leaves may hold; more is a fail with the reason.")
+    max_tree_depth: int = Field(64, ge=8, description="Deepest folder nesting of a workspace an agent leaves; deeper is a fail with the reason.")
+    max_agent_tree_bytes: int = Field(20 * 1024 * 1024, ge=1024 * 1024, description="Largest source tree a child agent may have (every evaluation of every descendant copies it); a bigger one makes no child, with the reason.")
+    max_agent_tree_files: int = Field(5_000, ge=50, description="Most files and folders a child agent's source tree may hold; more makes no child, with the reason.")
     seed_agent: Path | None = Field(None, description="Source tree of node 0; default: hgm's own seed agent.")
 
     @field_validator("model")

@@ -79,6 +79,7 @@ def start_run(config: RunConfig, out: Path, *, resume: bool, console: Console) -
     from hgm.gateway import Gateway, get_backend
     from hgm.gateway.limits import GatewayLimits
     from hgm.jobs import CostLedger, Worker, WorkerSettings
+    from hgm.jobs.evaluation import bounds_from_config
     from hgm.loop import Limits, run_search
     from hgm.sandbox import get_sandbox
     from hgm.search import get_policy
@@ -117,6 +118,7 @@ def start_run(config: RunConfig, out: Path, *, resume: bool, console: Console) -
             expansion_time_limit_s=config.expansion_time_limit_s,
             self_check_time_limit_s=config.self_check_time_limit_s,
             test_time_limit_s=config.test_time_limit_s, memory_mb=config.memory_mb,
+            bounds=bounds_from_config(config),
         ))
         executor = get_executor("local", config.workers)
         stack.callback(executor.shutdown, False)

@@ -23,7 +23,7 @@ import numpy as np
 
 from hgm.archive import Run
 from hgm.gateway import Gateway, LLMCall, Scope
-from hgm.jobs.evaluation import AgentLimits, EvalResult, evaluate
+from hgm.jobs.evaluation import AgentLimits, Bounds, EvalResult, evaluate
 from hgm.jobs.expansion import ExpansionResult, FailureCase, expand, failure_from_records
 from hgm.sandbox import Sandbox
 from hgm.scratch import prefix as scratch_prefix
@@ -91,6 +91,8 @@ class WorkerSettings:
     self_check_time_limit_s: float = 120
     test_time_limit_s: float = 120
     memory_mb: int = 2048
+    bounds: Bounds = dataclasses.field(default_factory=Bounds)
+    """Caps on what an agent leaves behind (trajectory, logs, workspace, its own source)."""
 
 
 class Worker:
@@ -125,7 +127,7 @@ class Worker:
                     self.sandbox, agent, task, token=token, model=s.model,
                     gateway_socket=self.gateway.socket_path, limits=limits,
                     test_time_limit_s=s.test_time_limit_s,
-                    budget_exhausted=lambda: self.gateway.budget_exhausted,
+                    budget_exhausted=lambda: self.gateway.budget_exhausted, bounds=s.bounds,
                 )
 
         return job
@@ -143,7 +145,7 @@ class Worker:
                         self.sandbox, self.gateway, parent_dir, failure, dest,
                         model=s.model, scope=Scope(kind="expansion", node=parent, ref=ref),
                         token=token, limits=limits,
-                        self_check_time_limit_s=s.self_check_time_limit_s,
+                        self_check_time_limit_s=s.self_check_time_limit_s, bounds=s.bounds,
                     )
             except BaseException:
                 shutil.rmtree(dest, ignore_errors=True)

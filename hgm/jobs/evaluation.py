@@ -77,6 +77,19 @@ class Bounds:
     )
 
 
+def bounds_from_config(config) -> Bounds:
+    """The :class:`Bounds` a run's config (``hgm.config.RunConfig``) sets."""
+    return Bounds(
+        trajectory_bytes=config.max_trajectory_bytes,
+        test_log_bytes=config.max_test_log_bytes,
+        eval_artifact_bytes=config.max_eval_artifact_bytes,
+        workspace=TreeLimits(config.max_tree_depth, config.max_workspace_files, config.max_workspace_bytes, "the workspace"),
+        agent_tree=TreeLimits(
+            config.max_tree_depth, config.max_agent_tree_files, config.max_agent_tree_bytes, "the agent's source"
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class AgentRun:
     """What an agent run left behind."""
