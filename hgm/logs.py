@@ -80,17 +80,41 @@ def fold(text: str, max_lines: int = 40, max_chars: int = 3000) -> str:
     """``text`` cut to about ``max_lines`` lines and ``max_chars`` characters, head and tail
     kept, with a marker in the middle saying how many lines and characters were folded."""
     text = clean(text)
-    lines = text.splitlines()
-    if len(lines) <= max_lines and len(text) <= max_chars:
+    if text.count("\n") < max_lines and len(text) <= max_chars:
         return text
-    head_n, tail_n = max(1, max_lines // 3), max(1, max_lines - max_lines // 3)
-    head = "\n".join(lines[:head_n])[: max_chars // 3]
-    tail = "\n".join(lines[-tail_n:]) if len(lines) > head_n else ""
-    tail = tail[-(max_chars - len(head)) :] if tail else ""
-    folded_chars = max(0, len(text) - len(head) - len(tail))
-    folded_lines = text[len(head) : len(text) - len(tail)].count("\n")
-    marker = f"… {folded_chars:,} characters ({folded_lines:,} lines) folded …"
-    return "\n".join(part for part in (head, marker, tail) if part)
+    head_lines = max(1, max_lines // 3)
+    head_end = min(_after_lines(text, head_lines), max_chars // 3)
+    # The tail gets the rest of both budgets and never overlaps the head.
+    tail_start = max(_last_lines_start(text, max_lines - head_lines), len(text) - (max_chars - head_end), head_end)
+    middle = text[head_end:tail_start]
+    if not middle:
+        return text
+    marker = f"… {len(middle):,} characters ({middle.count(chr(10)):,} lines) folded …"
+    head = text[:head_end]
+    head = head[:-1] if head.endswith("\n") else head  # the join below puts that newline back
+    return "\n".join(p for p in (head, marker, text[tail_start:]) if p)
+
+
+def _after_lines(text: str, n: int) -> int:
+    """The index just past the first ``n`` lines of ``text``."""
+    pos = 0
+    for _ in range(n):
+        found = text.find("\n", pos)
+        if found < 0:
+            return len(text)
+        pos = found + 1
+    return pos
+
+
+def _last_lines_start(text: str, n: int) -> int:
+    """The index where the last ``n`` lines of ``text`` begin."""
+    pos = len(text) - 1 if text.endswith("\n") else len(text)
+    for _ in range(max(1, n)):
+        found = text.rfind("\n", 0, pos)
+        if found < 0:
+            return 0
+        pos = found
+    return pos + 1
 
 
 def _dump(value: object, indent: int | None = None) -> str:

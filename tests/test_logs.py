@@ -174,3 +174,16 @@ def test_a_trajectory_that_is_not_json_is_shown_as_text(odd_run):
     out = _cli("logs", odd_run, 0, "--task", "not-json").stdout
     assert "agent crashed \\x1b[2J" in out and "before writing JSON" in out
     assert "trajectory (not in a known format)" in _cli("logs", odd_run, 0, "--task", "deep").stdout
+
+
+@pytest.mark.parametrize("text", ["line\n" * 200_000, "x" * 1_000_000, "\n" * 5_000, ("y" * 300 + "\n") * 30])
+def test_fold_keeps_head_and_tail_and_its_marker_counts_what_it_left_out(text):
+    from hgm.logs import fold
+
+    folded = fold(text, max_lines=40, max_chars=3000)
+    head, marker, tail = re.split(r"\n?(… [\d,]+ characters \([\d,]+ lines\) folded …)\n?", folded)
+    chars, lines = (int(n.replace(",", "")) for n in re.findall(r"[\d,]+", marker))
+    assert len(folded) < 3200 and folded.count("\n") <= 42
+    assert text.startswith(head) and text.endswith(tail)
+    assert text[len(head) + 1 if head else 0 : len(text) - len(tail)].count("\n") in (lines, lines + 1)
+    assert len(head) + chars + len(tail) in (len(text), len(text) - 1)
