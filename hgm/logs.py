@@ -20,6 +20,7 @@ from hgm.views import ViewError, require_node
 
 MAX_ENTRIES = 400  # messages shown from one trajectory; the rest are counted
 MAX_CALLS = 300  # LLM calls listed; the earliest beyond this are counted
+MAX_CALLS_PER_MESSAGE = 20
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # all but \t and \n: no terminal escapes
 
 
@@ -179,18 +180,23 @@ def trajectory_view(traj: object) -> tuple[list[tuple[str, str]], list[Entry], l
     header = [(k, fold(_as_text(traj[k]), 8, 800)) for k in _HEADER_KEYS if k in traj and traj[k] not in (None, [], "")]
     messages, calls = traj.get("messages"), traj.get("tool_calls")
     if isinstance(messages, list):
-        entries = [e for m in messages for e in _message_entries(m)]
-    elif isinstance(calls, list):
-        entries = [e for c in calls for e in _call_entries(c)]
-    else:
-        entries = [Entry(k, k, fold(_as_text(traj[k]), 60, 6000)) for k in ("stdout", "stderr") if traj.get(k)]
-        if not entries and not header:
-            entries = [Entry("raw", "trajectory (not in a known format)", fold(_dump(traj, indent=1), 200, 20_000))]
-    notes = []
-    if len(entries) > MAX_ENTRIES:
-        notes.append(f"{len(entries) - MAX_ENTRIES} more steps not shown (see --json)")
-        entries = entries[:MAX_ENTRIES]
-    return header, entries, notes
+        return header, *_capped(messages, _message_entries, "messages")
+    if isinstance(calls, list):
+        return header, *_capped(calls, _call_entries, "tool calls")
+    entries = [Entry(k, k, fold(_as_text(traj[k]), 60, 6000)) for k in ("stdout", "stderr") if traj.get(k)]
+    if not entries and not header:
+        entries = [Entry("raw", "trajectory (not in a known format)", fold(_dump(traj, indent=1), 200, 20_000))]
+    return header, entries, []
+
+
+def _capped(items: list, build, what: str) -> tuple[list[Entry], list[str]]:
+    """Entries of ``items`` until :data:`MAX_ENTRIES`; a note counts the items left out."""
+    entries: list[Entry] = []
+    for i, item in enumerate(items):
+        if len(entries) >= MAX_ENTRIES:
+            return entries, [f"{len(items) - i:,} more {what} not shown (see --json)"]
+        entries.extend(build(item))
+    return entries, []
 
 
 def _message_entries(message: object) -> list[Entry]:
@@ -207,10 +213,13 @@ def _message_entries(message: object) -> list[Entry]:
     if text or not message.get("tool_calls"):
         entries.append(Entry(role, title, fold(text, *limits)))
     calls = message.get("tool_calls")
-    for call in calls if isinstance(calls, list) else []:
+    calls = calls if isinstance(calls, list) else []
+    for call in calls[:MAX_CALLS_PER_MESSAGE]:
         function = call.get("function") if isinstance(call, dict) else None
         function = function if isinstance(function, dict) else {}
         entries.append(_call_entry(function.get("name"), function.get("arguments")))
+    if len(calls) > MAX_CALLS_PER_MESSAGE:
+        entries.append(Entry("raw", f"{len(calls) - MAX_CALLS_PER_MESSAGE:,} more tool calls in this message not shown", ""))
     return entries
 
 
@@ -234,7 +243,7 @@ def _call_entry(name: object, arguments: object) -> Entry:
             value = value if isinstance(value, str) else _dump(value)
             sep = "\n" if "\n" in value else " "
             lines.append(f"{clean(str(key))[:80]}:{sep}{fold(value, 20, 2000)}")
-        text = "\n".join(lines)
+        text = fold("\n".join(lines), 80, 8000)  # many arguments: bounded all together too
     else:
         text = fold(_as_text(arguments), 20, 2000)
     title = f"call {clean(name)[:80]}" if isinstance(name, str) and name else "call (no tool name)"

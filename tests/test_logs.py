@@ -21,7 +21,7 @@ from hgm.cli import app
 from hgm.types import NodeKind, Outcome
 
 REAL_TASKS = ["csv-quoted-fields", "duration-ms-suffix"]
-ODD = ["not-json", "deep", "odd-shapes", "nothing", "huge-list", "lost"]
+ODD = ["not-json", "deep", "odd-shapes", "nothing", "huge-list", "many", "lost"]
 HUGE = 1_000_000
 
 
@@ -61,12 +61,16 @@ def odd_run(tmp_path_factory) -> Path:
             {"role": None, "content": {"nested": [1, 2, {"deeper": None}]}},
         ],
     }
+    many_calls = [{"function": {"name": "bash", "arguments": {f"k{j}": j for j in range(300)}}} for _ in range(200)]
+    many = {"messages": [{"role": "user", "content": f"m{i}"} for i in range(5000)]}
+    many["messages"][0] = {"role": "assistant", "content": "", "tool_calls": many_calls}
     trajectories = {
         "not-json": b"agent crashed \x1b[2J\xff\xfe before writing JSON",
         "deep": b"[" * 100_000,
         "odd-shapes": json.dumps(odd_messages).encode(),
         "nothing": None,
         "huge-list": json.dumps(list(range(HUGE // 8))).encode(),
+        "many": json.dumps(many).encode(),
         "lost": b'{"messages": []}',
     }
     with Run.create(tmp / "run", seed, config={}, task_ids=ODD) as run:
@@ -187,3 +191,10 @@ def test_fold_keeps_head_and_tail_and_its_marker_counts_what_it_left_out(text):
     assert text.startswith(head) and text.endswith(tail)
     assert text[len(head) + 1 if head else 0 : len(text) - len(tail)].count("\n") in (lines, lines + 1)
     assert len(head) + chars + len(tail) in (len(text), len(text) - 1)
+
+
+def test_a_trajectory_with_thousands_of_steps_is_cut_with_a_count_of_what_is_left_out(odd_run):
+    out = _cli("logs", odd_run, 0, "--task", "many").stdout
+    assert "180 more tool calls in this message not shown" in out
+    assert re.search(r"note: 4,\d{3} more messages not shown \(see --json\)", out), out[-2000:]
+    assert "k0: 0" in out and "k299: 299" in out and "folded" in out  # 300 arguments, folded together
