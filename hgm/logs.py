@@ -20,7 +20,7 @@ from hgm.views import ViewError, require_node
 
 MAX_ENTRIES = 400  # messages shown from one trajectory; the rest are counted
 MAX_CALLS = 300  # LLM calls listed; the earliest beyond this are counted
-MAX_CALLS_PER_MESSAGE = 20
+MAX_CALLS_PER_MESSAGE = 20  # tool calls shown from one message
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # all but \t and \n: no terminal escapes
 
 
@@ -352,7 +352,7 @@ def _response_line(response: object) -> str:
         return _line(_dump(response))
     calls = message.get("tool_calls")
     names = []
-    for call in calls if isinstance(calls, list) else []:
+    for call in calls[:MAX_CALLS_PER_MESSAGE] if isinstance(calls, list) else []:
         function = call.get("function") if isinstance(call, dict) else None
         if isinstance(function, dict):
             names.append(f"{function.get('name')}({_line(_as_text(function.get('arguments')), 60)})")
@@ -362,7 +362,8 @@ def _response_line(response: object) -> str:
 
 def raw_logs(run: Run, node_id: int, task: str | None = None, llm: bool = False) -> dict:
     """`hgm logs --json`: the records unfolded: evaluation rows, the shown evaluation's
-    trajectory (decoded JSON when it is JSON, else text) and test log, and the LLM call rows."""
+    trajectory (``trajectory_content``: decoded JSON when it is JSON, else text) and test log
+    (``test_log_content``), and with ``llm`` the node's LLM call rows."""
     node = require_node(run, node_id)
     evaluations = run.evaluations(node.id)
     chosen = _choose(run, node.id, evaluations, task, llm)
@@ -373,8 +374,8 @@ def raw_logs(run: Run, node_id: int, task: str | None = None, llm: bool = False)
         log = _artifact(run, chosen.test_log, "test log", notes)
         decoded = None if traj is None else decode(traj)
         shown = asdict(chosen) | {
-            "trajectory_json": decoded,
-            "test_log_text": None if log is None else log.decode("utf-8", errors="replace"),
+            "trajectory_content": decoded,
+            "test_log_content": None if log is None else log.decode("utf-8", errors="replace"),
             "notes": notes,
         }
     data = {"node": node.id, "evaluations": [asdict(e) for e in evaluations], "evaluation": shown}

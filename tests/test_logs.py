@@ -119,8 +119,8 @@ def test_logs_json_gives_the_raw_records(real_run):
     assert data["node"] == 0 and len(data["evaluations"]) == 2
     shown = data["evaluation"]
     assert shown["id"] == data["evaluations"][-1]["id"]
-    assert isinstance(shown["trajectory_json"]["messages"], list)
-    assert "exit code" in shown["test_log_text"]
+    assert isinstance(shown["trajectory_content"]["messages"], list)
+    assert "exit code" in shown["test_log_content"]
     assert data["llm_calls"] and {"scope_kind", "model", "request", "response", "prompt_tokens"} <= set(data["llm_calls"][0])
 
 
