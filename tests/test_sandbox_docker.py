@@ -102,15 +102,18 @@ def test_containers_are_configured_read_only_offline_unprivileged_and_limited(tm
     from hgm.sandbox._docker_config import Settings, host_config
 
     settings = Settings("img", None, disk_mb=64, ncpu=2, labels={"hgm.run": "r"})
-    spec = RunSpec("true", mounts=(Mount(tmp_path, "/work", True),), memory_mb=300, cpus=8, pids=50)
+    mounts = (Mount(tmp_path, "/work", True), Mount(tmp_path, "/agent"))
+    spec = RunSpec("true", mounts=mounts, memory_mb=300, cpus=8, pids=50)
     config = host_config(spec, settings)
     assert config["read_only"] and config["network_mode"] == "none"
     assert config["cap_drop"] == ["ALL"] and config["security_opt"] == ["no-new-privileges"]
     assert (config["mem_limit"], config["memswap_limit"], config["pids_limit"]) == ("300m", "300m", 50)
     assert config["nano_cpus"] == 2 * 10**9  # capped at the engine's CPUs
-    (volume,) = config["mounts"]
-    options = volume["VolumeOptions"]["DriverConfig"]["Options"]
-    assert options["type"] == "tmpfs" and "size=64m" in options["o"] and "uid=1000" in options["o"]
+    work, agent = (volume["VolumeOptions"]["DriverConfig"]["Options"] for volume in config["mounts"])
+    assert work["type"] == "tmpfs" and "size=64m" in work["o"] and "uid=1000" in work["o"]
+    assert agent["type"] == "tmpfs" and "size=64m" in agent["o"] and "uid=0" in agent["o"]
+    assert all("size=" in opts for opts in config["tmpfs"].values())
+    assert host_config(RunSpec("true"), settings)["nano_cpus"] == 2 * 10**9  # a quota by default
 
 
 def test_bad_docker_parameters_are_rejected_before_asking_any_engine():

@@ -122,7 +122,8 @@ class RunSpec:
     output_limit_bytes: int = 1_000_000
     """Per stream; output beyond it is dropped and the result says truncated."""
     memory_mb: int | None = 2048
-    cpus: float | None = None
+    cpus: float | None = 2.0
+    """CPU time per wall-clock second (a quota; 0.5 = half a core); None: no limit."""
     pids: int | None = 256
     network: str = "none"
     """``"none"`` or ``"gateway"`` (only the LLM gateway, through ``gateway_socket``)."""

@@ -15,15 +15,18 @@ import tempfile
 from pathlib import Path
 
 INODES = 262_144
-"""Files (and folders) one capped folder may hold, as on the docker backend."""
+"""Files (and folders) a collected tree may hold, as on the docker backend; the tmpfs allows a
+few more, so that a command that makes too many gets a limit, not ENOSPC mid-work."""
+_INODE_SLACK = 1024
 
 
-def mount(folder: Path, size_mb: int) -> None:
-    """Mount a tmpfs of ``size_mb`` MiB and :data:`INODES` inodes on the existing ``folder``.
+def mount(folder: Path, size_mb: int, files: int = INODES) -> None:
+    """Mount a tmpfs of ``size_mb`` MiB (and a few more inodes than ``files``) on the
+    existing ``folder``.
 
     Raises OSError if the mount fails.
     """
-    opts = f"size={size_mb}m,nr_inodes={INODES},mode=0700,nosuid,nodev"
+    opts = f"size={size_mb}m,nr_inodes={files + _INODE_SLACK},mode=0700,nosuid,nodev"
     done = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", opts, "hgm-sandbox", str(folder)],
         capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False,

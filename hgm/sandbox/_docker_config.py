@@ -11,7 +11,9 @@ from hgm.sandbox._docker_exec import GATEWAY_SOCKET, HOME, UID
 from hgm.sandbox._docker_launcher import HOLDER
 
 INODES = 262_144
-"""Files (and folders) a writable mount may hold."""
+"""Files (and folders) a mount may hold by default when collected; its tmpfs allows a few more, so that
+a command that makes too many gets a limit rather than ENOSPC somewhere in its work."""
+_INODE_SLACK = 1024
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class Settings:
     disk_mb: int
     ncpu: int
     labels: dict[str, str]
+    files: int = INODES
 
 
 def container(settings: Settings) -> dict[str, Any]:
@@ -82,7 +85,7 @@ def volume(target: str, writable: bool, settings: Settings) -> Any:
     # Read-only ones are capped too: only the engine writes there, but what it writes is an
     # agent's tree, which would otherwise cost host memory without bound.
     owner = f"uid={UID},gid={UID}" if writable else "uid=0,gid=0"
-    opts = f"size={settings.disk_mb}m,nr_inodes={INODES},{owner}"
+    opts = f"size={settings.disk_mb}m,nr_inodes={settings.files + _INODE_SLACK},{owner}"
     return DockerMount(
         target,
         None,

@@ -226,7 +226,11 @@ def _extract_member(
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as out:
             while chunk := source.read(_CHUNK):
-                out.write(chunk)
+                if chunk.count(0) == len(chunk):
+                    out.seek(len(chunk), os.SEEK_CUR)  # zeros stay a hole, as they were inside
+                else:
+                    out.write(chunk)
+            out.truncate()  # the file's length, where it ends in a hole
             out.flush()  # before the mtime is set, or the last write would bump it
             os.fchmod(out.fileno(), member.mode & 0o777)
             os.utime(out.fileno(), (member.mtime, member.mtime))

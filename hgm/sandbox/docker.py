@@ -73,7 +73,8 @@ class DockerSandbox:
     size of each writable mount (initial content included), of /tmp and of $HOME;
     ``prestart``: how many containers of the shape just used to start ahead for the next run
     (0: start each when its run comes); ``run``: a label value naming the run, put on every
-    container and volume.
+    container and volume; ``files``: the most files and folders a mount may hold when copied
+    in or collected (more is ``RunResult.limit``).
     """
 
     def __init__(
@@ -85,11 +86,12 @@ class DockerSandbox:
         disk_mb: int | str = 2048,
         prestart: int | str = 1,
         run: str = "",
+        files: int | str = INODES,
     ) -> None:
         toolchains, build = _docker_config.flag("toolchains", toolchains), _docker_config.flag("build", build)
-        self._disk_mb, prestart = int(disk_mb), int(prestart)
-        if self._disk_mb <= 0 or prestart < 0:
-            raise ValueError("disk_mb must be positive and prestart not negative")
+        self._disk_mb, prestart, self._files = int(disk_mb), int(prestart), int(files)
+        if self._disk_mb <= 0 or self._files <= 0 or prestart < 0:
+            raise ValueError("disk_mb and files must be positive, prestart not negative")
         self._docker = image_module.connect()  # first: it explains a missing docker package
         import docker.errors
         import requests
@@ -169,7 +171,7 @@ class DockerSandbox:
     @property
     def limits(self) -> _files.TreeLimits:
         """What a tree copied in or collected may hold."""
-        return _files.TreeLimits(max_bytes=self._disk_mb * _MIB, max_files=INODES)
+        return _files.TreeLimits(max_bytes=self._disk_mb * _MIB, max_files=self._files)
 
     def _too_big(self, spec: RunSpec) -> str | None:
         """Why the mounts cannot go into the container (the files' doing), or None.
@@ -179,17 +181,17 @@ class DockerSandbox:
         get the container killed while it is copied in.
         """
         writable = 0
-        try:
-            for mount in spec.mounts:
+        for mount in spec.mounts:
+            try:
                 used = _files.measure(Path(mount.host), self.limits)
-                if used > self._disk_mb * _MIB:
-                    return (f"the files for {mount.target} need {used // _MIB} MiB of tmpfs, "
-                            f"more than its {self._disk_mb} MiB")  # fmt: skip
-                writable += used if mount.writable else 0
-        except _files.TreeLimitExceeded as exc:
-            return f"the files to copy in break a limit: {exc}"
-        except OSError:
-            return None  # unreadable: pack() says so as a sandbox failure
+            except _files.TreeLimitExceeded as exc:
+                return f"the files for {mount.target} break a limit: {exc}"
+            except OSError:
+                return None  # unreadable: pack() says so as a sandbox failure
+            if used > self._disk_mb * _MIB:
+                return (f"the files for {mount.target} need {used // _MIB} MiB of tmpfs, "
+                        f"more than its {self._disk_mb} MiB")  # fmt: skip
+            writable += used if mount.writable else 0
         room = None if spec.memory_mb is None else spec.memory_mb * _MIB - _LAUNCHER_BYTES
         if room is not None and writable > room:
             return (f"the writable mounts hold {writable // _MIB} MiB, which with the "
@@ -368,7 +370,7 @@ class DockerSandbox:
 
     def _create(self, spec: RunSpec) -> str:
         settings = _docker_config.Settings(
-            self._image, self._runtime, self._disk_mb, self._ncpu, self._labels
+            self._image, self._runtime, self._disk_mb, self._ncpu, self._labels, self._files
         )
         created = self._api.create_container(
             host_config=self._api.create_host_config(**_docker_config.host_config(spec, settings)),
@@ -415,7 +417,7 @@ class DockerSandbox:
     def _extract(self, chunks: Any, target: str, dest: Path) -> None:
         # A tar header and padding cost up to 1 KiB a file, which tmpfs does not count; only
         # sparse files can make the stream much larger than the mount's size.
-        limit = self._disk_mb * _MIB + 1024 * INODES
+        limit = self._disk_mb * _MIB + 1024 * self._files
         try:
             _docker_files.extract(chunks, dest, strip=target.rsplit("/", 1)[1],
                                   limit_bytes=limit, limits=self.limits)  # fmt: skip

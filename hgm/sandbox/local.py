@@ -95,8 +95,9 @@ class LocalSandbox:
     host's files. Every mount is then copied into the sandbox and owned by that uid.
 
     ``disk_mb``: the size of each writable mount (initial content included), of /tmp and of
-    $HOME, and the most a collected tree may hold; ``LocalSandbox.unenforced`` lists the
-    limits this host cannot enforce, and why.
+    $HOME, and the most a tree copied in or collected may hold; ``files``: the most files and
+    folders such a tree may hold. ``LocalSandbox.unenforced`` lists the limits this host
+    cannot enforce, and why.
     """
 
     def __init__(
@@ -104,11 +105,12 @@ class LocalSandbox:
         bwrap: bool | str | None = None,
         drop: bool | str | None = None,
         disk_mb: int | str = 2048,
+        files: int | str = _disk.INODES,
     ) -> None:
         want = _flag(bwrap)
-        self._disk_mb = int(disk_mb)
-        if self._disk_mb <= 0:
-            raise ValueError("disk_mb must be positive")
+        self._disk_mb, self._files = int(disk_mb), int(files)
+        if self._disk_mb <= 0 or self._files <= 0:
+            raise ValueError("disk_mb and files must be positive")
         # The agent's python3: Debian's if present (it lives in /usr, already visible),
         # else the installation the driver runs on, exposed alone at its own path.
         self._python_prefix = None if os.path.exists("/usr/bin/python3") else Path(sys.base_prefix)
@@ -214,7 +216,7 @@ class LocalSandbox:
         """Make ``folder``, a tmpfs of ``disk_mb`` where this host allows it."""
         folder.mkdir(parents=True)
         if self._tmpfs:
-            _disk.mount(folder, self._disk_mb)
+            _disk.mount(folder, self._disk_mb, self._files)
             mounted.append(folder)
 
     def _prepare_and_run(
@@ -295,7 +297,7 @@ class LocalSandbox:
     @property
     def limits(self) -> _files.TreeLimits:
         """What a tree copied in or collected may hold."""
-        return _files.TreeLimits(max_bytes=self._disk_mb << 20, max_files=_disk.INODES)
+        return _files.TreeLimits(max_bytes=self._disk_mb << 20, max_files=self._files)
 
     def _copy_mounts(
         self, spec: RunSpec, base: Path, mounted: list[Path], every: bool = False
@@ -310,7 +312,10 @@ class LocalSandbox:
                     self._capped_folder(copy, mounted)
                 else:
                     base.mkdir(parents=True, exist_ok=True)
-                _files.copy_in(Path(mount.host), copy, self.limits)
+                try:
+                    _files.copy_in(Path(mount.host), copy, self.limits)
+                except _files.TreeLimitExceeded as exc:
+                    raise _files.TreeLimitExceeded(f"{mount.target}: {exc}") from exc
                 if not mount.writable:
                     _files.make_read_only(copy)
                 copies[mount.target] = copy
@@ -388,7 +393,10 @@ class LocalSandbox:
         for mount in spec.mounts:
             if mount.writable:
                 dest = out_dir / output_name(mount.target)
-                _files.collect(copies[mount.target], dest, self.limits)
+                try:
+                    _files.collect(copies[mount.target], dest, self.limits)
+                except _files.TreeLimitExceeded as exc:
+                    raise _files.TreeLimitExceeded(f"{mount.target}: {exc}") from exc
                 outputs[mount.target] = dest
 
 
