@@ -21,7 +21,8 @@ from hgm.cli import app
 from hgm.types import NodeKind, Outcome
 
 REAL_TASKS = ["csv-quoted-fields", "duration-ms-suffix"]
-ODD = ["not-json", "deep", "odd-shapes", "nothing", "huge-list", "many", "lost"]
+ODD = ["not-json", "deep", "odd-shapes", "nothing", "huge-list", "many", "no-agent", "lost"]
+NO_AGENT = "python3: can't open file '/agent/run_agent.py': [Errno 2] No such file or directory"
 HUGE = 1_000_000
 
 
@@ -71,6 +72,8 @@ def odd_run(tmp_path_factory) -> Path:
         "nothing": None,
         "huge-list": json.dumps(list(range(HUGE // 8))).encode(),
         "many": json.dumps(many).encode(),
+        "no-agent": json.dumps({"missing_trajectory": True, "exit_code": 2, "timed_out": False,
+                                "stdout": "", "stderr": NO_AGENT, "error": None}).encode(),
         "lost": b'{"messages": []}',
     }
     with Run.create(tmp / "run", seed, config={}, task_ids=ODD) as run:
@@ -198,3 +201,9 @@ def test_a_trajectory_with_thousands_of_steps_is_cut_with_a_count_of_what_is_lef
     assert "180 more tool calls in this message not shown" in out
     assert re.search(r"note: 4,\d{3} more messages not shown \(see --json\)", out), out[-2000:]
     assert "k0: 0" in out and "k299: 299" in out and "folded" in out  # 300 arguments, folded together
+
+
+def test_an_agent_that_wrote_no_trajectory_shows_what_it_printed(odd_run):
+    out = _cli("logs", odd_run, 0, "--task", "no-agent").stdout
+    assert "missing_trajectory" in out and "exit_code" in out
+    assert "── stderr" in out and NO_AGENT in out
