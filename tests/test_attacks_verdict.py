@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import textwrap
 import uuid
@@ -28,6 +29,7 @@ import hgm
 from hgm.gateway import Gateway, Scope
 from hgm.gateway.scripted import CallableModel
 from hgm.jobs.evaluation import AgentLimits, evaluate
+from hgm.jobs.expansion import expand
 from hgm.sandbox import get_sandbox
 from hgm.sandbox import image as image_module
 from hgm.types import Outcome, Task
@@ -233,3 +235,91 @@ def test_an_agent_without_run_agent_py_is_an_infrastructure_error(tmp_path, task
         sandbox.close()
     assert result.outcome is Outcome.ERROR
     assert result.reason == "the agent cannot start: its source has no run_agent.py"
+
+
+# --- what the agent leaves behind is bounded ----------------------------------------------------
+
+
+AGENT = """
+import argparse
+p = argparse.ArgumentParser()
+for a in ("--workspace", "--task-file", "--trajectory", "--max-steps", "--model"):
+    p.add_argument(a)
+args = p.parse_args()
+{body}
+"""
+
+
+@pytest.fixture
+def idle_socket() -> Iterator[Path]:
+    """A unix socket nobody answers on: agents of their own making call no model."""
+    path = Path(f"/tmp/hgm-verdict-sock-{uuid.uuid4().hex[:8]}")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    path.chmod(0o666)  # as hgm's gateway makes it: the docker sandbox user must reach it
+    yield path
+    server.close()
+    path.unlink()
+
+
+def judge_agent(box, tmp_path: Path, task: Task, socket_path: Path, body: str):
+    """Evaluate an agent of its own making: ``body`` runs with ``args`` parsed (no model)."""
+    agent = tmp_path / "own-agent"
+    agent.mkdir()
+    (agent / "run_agent.py").write_text(AGENT.format(body=textwrap.dedent(body)))
+    return evaluate(
+        box, agent, task, token="t", model="none", gateway_socket=socket_path,
+        limits=AgentLimits(time_limit_s=120), test_time_limit_s=60,
+    )  # fmt: skip
+
+
+def test_a_huge_trajectory_is_kept_truncated_with_a_marker(box, tmp_path, task, idle_socket):
+    result = judge_agent(box, tmp_path, task, idle_socket, """
+        open(args.trajectory, "wb").write(b"x" * (12 << 20))
+    """)
+    assert result.outcome is Outcome.FAIL, (result.outcome, result.reason)
+    assert len(result.trajectory) < (4 << 20) + 200
+    assert result.trajectory.endswith(b"[hgm: truncated: 12582912 bytes, kept the first 4194304]\n")
+
+
+def test_a_huge_sparse_trajectory_is_never_read_whole(box, tmp_path, task, idle_socket):
+    result = judge_agent(box, tmp_path, task, idle_socket, """
+        open(args.trajectory, "wb").truncate(4 << 30)
+    """)
+    # Either the sandbox refuses to bring a 4 GiB file out (a limit the agent broke) or hgm
+    # keeps its first 4 MiB; never an error, never the whole file.
+    assert result.outcome is Outcome.FAIL, (result.outcome, result.reason)
+    assert len(result.trajectory) < (4 << 20) + 200
+
+
+def test_a_child_whose_source_is_too_large_is_no_child(box, tmp_path):
+    # Every evaluation of every descendant copies the agent's source: 30 MB of it is refused.
+    steps = [_tool("bash", command="head -c 30000000 /dev/zero > weights.bin"), _tool("finish", summary="bigger")]
+
+    def reply(request, scope) -> dict:
+        if scope.kind == "diagnosis":
+            return {"content": "Make the agent better."}
+        done = sum(1 for m in request.messages if m.get("role") == "tool")
+        return steps[min(done, len(steps) - 1)]
+
+    folder = Path(f"/tmp/hgm-verdict-gw-{uuid.uuid4().hex[:8]}")
+    folder.mkdir()
+    gateway = Gateway(CallableModel(reply, "grower"), socket_path=folder / "gw.sock", recorder=lambda call: None)
+    gateway.start()
+    parent = tmp_path / "parent"
+    shutil.copytree(SEED_AGENT, parent, ignore=shutil.ignore_patterns("__pycache__"))
+    dest = tmp_path / "child"
+    dest.mkdir()
+    scope = Scope(kind="expansion", node=0, ref="exp-attack")
+    try:
+        result = expand(
+            box, gateway, parent, None, dest, model="grower", scope=scope,
+            token=gateway.issue_token(scope), limits=AgentLimits(max_steps=5, time_limit_s=120),
+            self_check_time_limit_s=60,
+        )  # fmt: skip
+    finally:
+        gateway.stop()
+        subprocess.run(["rm", "-rf", str(folder)], check=True)
+    assert (result.valid, result.tree) == (False, None)
+    assert result.reason == "the changed source is too large: the agent's source holds more than 20971520 bytes of files"
+    assert not any(dest.iterdir())

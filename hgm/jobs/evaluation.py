@@ -292,8 +292,7 @@ def evaluate(
 
 def _within_quota(trajectory: bytes, log: bytes, bounds: Bounds) -> tuple[bytes, bytes]:
     """Both artifacts within their own caps, and together within the evaluation's quota."""
-    log = cap_bytes(log, bounds.test_log_bytes)
-    trajectory = cap_bytes(trajectory, bounds.trajectory_bytes)
+    log = cap_bytes(log, bounds.test_log_bytes)  # the trajectory was read with its cap
     room = max(0, bounds.eval_artifact_bytes - len(log))
     if len(trajectory) > room:
         trajectory = cap_bytes(trajectory, room)
