@@ -3,6 +3,11 @@
 Every field is documented and every field is used. The config of a run is frozen into
 ``archive/<run>/config.yaml`` when the run is created; ``hgm run --resume`` reads it back and
 applies only the flags given on the command line (typically a larger budget).
+
+Paths are resolved once, here at the edge, so that nothing below depends on the working
+directory: a path in a config file (``seed_agent``, ``benchmark: dir:PATH``) is relative to
+that file's folder, a path given as a flag to the current directory. The frozen config holds
+absolute paths, so a run resumes from any folder.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -34,7 +40,7 @@ class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: str | None = Field(None, description="LLM for the agents and the diagnosis: a litellm model string or scripted:NAME.")
-    benchmark: str = Field("builtin", description="Benchmark spec: builtin, builtin?ids=a,b, builtin?sample=N&seed=S, dir:PATH, polyglot:PATH (docs/benchmarks.md).")
+    benchmark: str = Field("builtin", description="Benchmark spec: builtin, builtin?ids=a,b, builtin?sample=N&seed=S, dir:PATH, polyglot:PATH (docs/benchmarks.md). In a config file, a relative PATH is taken from the file's folder.")
     sandbox: str = Field("auto", description="Sandbox backend spec: auto (docker when an engine answers, else local), docker, docker?runtime=runsc, local, local?bwrap=0.")
     policy: str = Field("hgm", description="Search policy spec: hgm, hgm?alpha=0.6, dgm, greedy, random; POLICY?staged=STAGE1,THRESHOLD adds staged evaluation.")
     workers: int = Field(2, ge=1, description="Number of expansions/evaluations running at once.")
@@ -74,7 +80,7 @@ class RunConfig(BaseModel):
     max_tree_depth: int = Field(64, ge=8, description="Deepest folder nesting of a workspace an agent leaves; deeper is a fail with the reason.")
     max_agent_tree_bytes: int = Field(20 * 1024 * 1024, ge=1024 * 1024, description="Largest source tree a child agent may have (every evaluation of every descendant copies it); a bigger one makes no child, with the reason.")
     max_agent_tree_files: int = Field(5_000, ge=50, description="Most files and folders a child agent's source tree may hold; more makes no child, with the reason.")
-    seed_agent: Path | None = Field(None, description="Source tree of node 0; default: hgm's own seed agent.")
+    seed_agent: Path | None = Field(None, description="Source tree of node 0; default: hgm's own seed agent. In a config file, a relative path is taken from the file's folder.")
 
     @field_validator("model")
     @classmethod
@@ -90,22 +96,51 @@ class RunConfig(BaseModel):
         return model
 
 
-def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> RunConfig:
-    """Read a YAML config (optional) and apply overrides (``None`` values are ignored)."""
+def load_config(
+    path: Path | None = None, overrides: dict[str, Any] | None = None, *, cwd: Path | None = None
+) -> RunConfig:
+    """Read a YAML config (optional) and apply overrides (``None`` values are ignored).
+
+    Relative paths in the file are taken from the file's folder, those in ``overrides``
+    (flags) from ``cwd`` (default: the current directory); the config holds them absolute.
+    """
+    cwd = Path(os.path.abspath(cwd or os.getcwd()))
     data: dict[str, Any] = {}
     if path is not None:
-        try:
-            loaded = yaml.safe_load(Path(path).read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such config file") from None
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{path}: not valid YAML: {e}") from None
-        if loaded is None:
-            loaded = {}
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: expected a mapping of settings, got {type(loaded).__name__}")
-        data.update(loaded)
-    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        path = cwd / path
+        data.update(absolute_paths(read_config_file(path), path.parent))
+    data.update(absolute_paths({k: v for k, v in (overrides or {}).items() if v is not None}, cwd))
+    return validate(data, path)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The settings of a YAML file (empty for an empty file); ConfigError, on one line, if
+    the file is missing, not YAML, or not a mapping."""
+    try:
+        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeError) as e:
+        raise ConfigError(f"{path}: cannot be read: {e}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {yaml_problem(e)}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings, got a {type(loaded).__name__}")
+    return loaded
+
+
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """A YAML error on one line: what is wrong and where."""
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    mark = getattr(error, "problem_mark", None)
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    return f"{problem}{where}"
+
+
+def validate(data: dict[str, Any], path: Path | None = None) -> RunConfig:
+    """A RunConfig from plain settings, or ConfigError naming each wrong field."""
     try:
         return RunConfig(**data)
     except ValidationError as e:
@@ -115,6 +150,46 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
             for err in e.errors()
         ]
         raise ConfigError("invalid config:\n  " + "\n  ".join(lines)) from None
+
+
+# -- paths, made absolute at the edge ------------------------------------------------------
+
+_PATH_ARGUMENT = ("dir", "polyglot")
+"""Benchmark schemes whose argument (``scheme:PATH``) is a folder."""
+_PATH_PARAMS = {"swebench": ("repos", "dataset")}
+"""Benchmark parameters that name local paths (``dataset`` only when such a path exists)."""
+
+
+def absolute_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """``data`` with ``seed_agent`` and the benchmark's paths made absolute against ``base``."""
+    data = dict(data)
+    if isinstance(data.get("seed_agent"), str | Path):
+        data["seed_agent"] = _absolute(str(data["seed_agent"]), base)
+    if isinstance(data.get("benchmark"), str):
+        data["benchmark"] = absolute_benchmark(data["benchmark"], base)
+    return data
+
+
+def absolute_benchmark(spec: str, base: Path) -> str:
+    """A benchmark spec with its local paths absolute (``dir:tasks`` -> ``dir:/abs/tasks``)."""
+    head, question, query = spec.strip().partition("?")
+    name, colon, arg = head.partition(":")
+    if colon and arg and name in _PATH_ARGUMENT:
+        head = f"{name}:{_absolute(arg, base)}"
+    if query and name in _PATH_PARAMS:
+        parts = []
+        for part in query.split("&"):
+            key, eq, value = part.partition("=")
+            path = _absolute(unquote(value), base) if eq and value else None
+            if key in _PATH_PARAMS[name] and path and (key != "dataset" or Path(path).exists()):
+                part = f"{key}={quote(path, safe='/')}"
+            parts.append(part)
+        query = "&".join(parts)
+    return f"{head}{question}{query}"
+
+
+def _absolute(text: str, base: Path) -> str:
+    return os.path.normpath(os.path.join(base, os.path.expanduser(text)))
 
 
 def config_to_yaml(config: RunConfig) -> str:

@@ -139,3 +139,25 @@ def test_check_does_not_repair(archive_path: Path):
     git(archive_path, "update-ref", "-d", "refs/nodes/1")
     check_run(archive_path)
     assert check_run(archive_path) != []
+
+
+def test_judged_evaluations_of_a_node_without_the_entry_point_are_reported(tmp_path: Path):
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    (seed / "run_agent.py").write_text("print('agent')\n")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "README.md").write_text("no agent here\n")
+    with Run.create(tmp_path / "run", seed, config={}, task_ids=["a", "b"]) as run:
+        run.add_node(0, broken, kind=NodeKind.EDIT, proposal="lost its entry point")
+        run.record_evaluation(0, 0, Outcome.PASS)
+        run.record_evaluation(1, 0, Outcome.FAIL)
+        run.record_evaluation(1, 1, Outcome.ERROR)  # an error judged nothing: not counted
+    problems = check_run(tmp_path / "run")
+    assert [p.what for p in problems] == ["node 1"]
+    assert "1 evaluations were judged" in problems[0].message and "run_agent.py" in problems[0].message
+
+
+def test_a_run_whose_seed_has_no_entry_point_is_not_held_to_one(archive_path: Path):
+    # Simulated runs (hgm simulate --out) commit trees without an agent.
+    assert check_run(archive_path) == []

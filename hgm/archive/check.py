@@ -93,6 +93,7 @@ def _check_db(path: Path, database: sqlite_utils.Database, repo: AgentsRepo) -> 
     problems = _check_refs(nodes, repo)
     problems += _check_commits(nodes, repo)
     problems += _check_links(database)
+    problems += _check_entry_points(database, repo)
     problems += _check_artifacts(database, ArtifactStore(path / ARTIFACTS))
     return problems
 
@@ -161,6 +162,29 @@ def _check_commits(nodes: list[dict], repo: AgentsRepo) -> list[Problem]:
                 )
             )
     return problems
+
+
+ENTRY_POINT = "run_agent.py"
+"""What every evaluation runs in the node's checkout (hgm.jobs.evaluation.AGENT_COMMAND)."""
+
+
+def _check_entry_points(database: sqlite_utils.Database, repo: AgentsRepo) -> list[Problem]:
+    """If the seed has the agent's entry point (every real run: simulated ones have no
+    agent), every node with judged evaluations must have it too: an evaluation of a
+    checkout without it could not have run the agent at all."""
+    seed = database.conn.execute("SELECT commit_sha FROM nodes WHERE id = 0").fetchone()
+    if seed is None or repo.lacking([seed[0]], ENTRY_POINT):
+        return []
+    rows = database.conn.execute(
+        "SELECT n.id, n.commit_sha, COUNT(*) FROM evaluations e JOIN nodes n ON n.id = e.node "
+        "WHERE e.outcome IN ('pass', 'fail') GROUP BY n.id ORDER BY n.id"
+    ).fetchall()
+    lacking = repo.lacking((sha for _, sha, _ in rows), ENTRY_POINT)
+    return [
+        Problem(f"node {node}", f"node {node}: {count} evaluations were judged, but its commit "
+                                f"{sha} has no {ENTRY_POINT}, so none of them ran the agent")
+        for node, sha, count in rows if sha in lacking
+    ]
 
 
 _DANGLING = [

@@ -66,7 +66,9 @@ class AgentsRepo:
     """
 
     def __init__(self, git_dir: Path, *, durable: bool = True):
-        self.git_dir = Path(git_dir)
+        # Absolute once, here: git resolves a relative --git-dir and GIT_INDEX_FILE against
+        # --work-tree, which is some other folder (the tree being committed or checked out).
+        self.git_dir = Path(os.path.abspath(git_dir))
         self.durable = durable
 
     # -- plumbing -----------------------------------------------------------------------
@@ -96,7 +98,7 @@ class AgentsRepo:
     def init(cls, git_dir: Path, *, durable: bool = True) -> AgentsRepo:
         """Create an empty bare repository with automatic gc off (nodes must never vanish)."""
         repo = cls(git_dir, durable=durable)
-        proc = _run_git(["git", "init", "--bare", "--quiet", str(git_dir)])
+        proc = _run_git(["git", "init", "--bare", "--quiet", str(repo.git_dir)])
         if proc.returncode != 0:
             err = proc.stderr.decode(errors="replace").strip()
             raise ArchiveError(f"git init failed for {git_dir}: {err}")
@@ -182,6 +184,15 @@ class AgentsRepo:
             word = line.split()[-1]
             types[sha] = None if word == "missing" else word
         return types
+
+    def lacking(self, shas: Iterable[str], path: str) -> set[str]:
+        """The commits among ``shas`` whose tree has no file at ``path``."""
+        asked = [s for s in dict.fromkeys(shas) if _SHA.match(s)]
+        if not asked:
+            return set()
+        text = "".join(f"{s}:{path}\n" for s in asked).encode()
+        out = self.git("cat-file", "--batch-check=%(objecttype)", input=text).stdout.decode()
+        return {s for s, line in zip(asked, out.splitlines(), strict=True) if line.strip() != "blob"}
 
     def commit_parents(self, shas: Iterable[str]) -> dict[str, list[str]]:
         """The git parents of each commit; every sha must name an existing commit."""

@@ -29,6 +29,7 @@ import yaml
 from hgm.archive import db as schema
 from hgm.archive.artifacts import ArtifactStore
 from hgm.archive.git import AgentsRepo, ArchiveError
+from hgm.archive.lock import LOCK
 from hgm.archive.recovery import repair, replay
 from hgm.search.tree import TreeStats
 from hgm.types import Evaluation, Expansion, Node, NodeKind, NodeStatus, Outcome
@@ -77,7 +78,7 @@ class Run:
         self.readonly = readonly
         self.repo = AgentsRepo(self.path / GIT_DIR, durable=durable)
         self.store = ArtifactStore(self.path / ARTIFACTS, durable=durable)
-        self.config: dict = yaml.safe_load((self.path / CONFIG).read_text(encoding="utf-8")) or {}
+        self.config: dict = read_config(self.path)
         tasks = list(database.query("SELECT idx, task_id, order_pos FROM tasks ORDER BY idx"))
         self.task_ids: list[str] = [t["task_id"] for t in tasks]
         self.task_order: list[int] = [t["idx"] for t in sorted(tasks, key=lambda t: t["order_pos"])]
@@ -393,6 +394,14 @@ class Run:
                 .last_pk
             )
 
+    def update_config(self, config: dict) -> None:
+        """Replace config.yaml (written durably) with ``config``; a resume that changes a
+        setting calls this, and logs the change as an event."""
+        self._check_writable()
+        with self._lock:
+            _write_file_durably(self.path / CONFIG, yaml.safe_dump(config, sort_keys=False))
+            self.config = dict(config)
+
     def log_event(self, kind: str, data: dict) -> None:
         """Record a run event (started, resumed, stopped, repaired, ...) with JSON data."""
         with self._write() as database:
@@ -422,8 +431,13 @@ class Run:
         rows = self._rows(f"SELECT * FROM llm_calls {where} ORDER BY id", params)
         return [schema.json_row(r, "request", "response") for r in rows]
 
-    def events(self) -> list[dict]:
-        return [schema.json_row(r, "data") for r in self._rows("SELECT * FROM events ORDER BY id")]
+    def events(self, kinds: tuple[str, ...] | None = None) -> list[dict]:
+        """The run's events in order; only those of ``kinds`` when given."""
+        where, params = "", ()
+        if kinds is not None:
+            where, params = f"WHERE kind IN ({','.join('?' * len(kinds))})", tuple(kinds)
+        rows = self._rows(f"SELECT * FROM events {where} ORDER BY id", params)
+        return [schema.json_row(r, "data") for r in rows]
 
     def totals(self) -> dict:
         """Counts and money spent so far.
@@ -465,11 +479,23 @@ class Run:
                 self.log_event("repaired", done)
 
 
+def read_config(path: Path) -> dict:
+    """The settings in ``path``/config.yaml; ArchiveError, on one line, when it is not a
+    readable YAML mapping."""
+    from hgm.config import ConfigError, read_config_file
+
+    try:
+        return read_config_file(Path(path) / CONFIG)
+    except ConfigError as e:
+        raise ArchiveError(str(e)) from None
+
+
 def _check_new_run(
     path: Path, seed_tree: Path, task_ids: list[str], task_order: list[int] | None
 ) -> list[int]:
     """Refuse a bad ``Run.create`` before anything is written; return the task order."""
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+    # The driver lock is taken before the run is made, so it may be there already.
+    if path.exists() and (not path.is_dir() or any(p.name != LOCK for p in path.iterdir())):
         raise ArchiveError(f"cannot create a run at {path}: it exists and is not empty")
     if not Path(seed_tree).is_dir():
         raise ArchiveError(f"seed tree {seed_tree} is not a directory")
@@ -483,4 +509,5 @@ def _check_new_run(
 
 def _empty_dir(path: Path) -> None:
     for child in path.iterdir():
-        shutil.rmtree(child) if child.is_dir() else child.unlink()
+        if child.name != LOCK:  # held by the driver that is making the run
+            shutil.rmtree(child) if child.is_dir() else child.unlink()

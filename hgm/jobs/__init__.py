@@ -24,7 +24,13 @@ import numpy as np
 from hgm.archive import Run
 from hgm.gateway import Gateway, LLMCall, Scope
 from hgm.jobs.evaluation import AgentLimits, Bounds, EvalResult, evaluate
-from hgm.jobs.expansion import ExpansionResult, FailureCase, expand, failure_from_records
+from hgm.jobs.expansion import (
+    ExpansionResult,
+    FailureCase,
+    InfrastructureError,
+    expand,
+    failure_from_records,
+)
 from hgm.sandbox import Sandbox
 from hgm.scratch import prefix as scratch_prefix
 from hgm.types import Outcome, Task
@@ -123,6 +129,8 @@ class Worker:
         def job() -> EvalResult:
             with tempfile.TemporaryDirectory(prefix=scratch_prefix("agent")) as tmp:
                 agent = self.run.checkout(node, Path(tmp) / "agent")
+                if not (agent / "run_agent.py").is_file():  # nothing could run: not the agent's fail
+                    raise InfrastructureError(f"the checkout of node {node} has no run_agent.py")
                 return evaluate(
                     self.sandbox, agent, task, token=token, model=s.model,
                     gateway_socket=self.gateway.socket_path, limits=limits,

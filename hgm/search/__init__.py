@@ -13,7 +13,8 @@ parameter ``staged=STAGE1,THRESHOLD[,STAGE2]`` (``"hgm?staged=5,0.4"``; see
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 from typing import Protocol, runtime_checkable
 from urllib.parse import parse_qsl
 
@@ -71,34 +72,62 @@ def get_policy(spec: str) -> Policy:
     """Build a policy from a spec such as ``"hgm"``, ``"hgm?alpha=0.5"`` or
     ``"hgm?staged=5,0.4"``.
 
-    Parameter values are parsed as numbers where they look like numbers. ``staged`` is
-    taken off and wraps the policy in :class:`hgm.search.staged.StagedPolicy`.
+    Each parameter is converted to the type of the policy's field of that name; a value
+    of the wrong type, an unknown parameter or a value the policy refuses is a ValueError
+    whose one-line message names the policy and the parameter. ``staged`` is taken off and
+    wraps the policy in :class:`hgm.search.staged.StagedPolicy`.
     """
-    name, _, query = spec.partition("?")
+    name, _, query = spec.strip().partition("?")
     if name not in POLICIES:
         raise ValueError(f"unknown policy {name!r}; choose one of: {', '.join(sorted(POLICIES))}")
     module_name, _, cls_name = POLICIES[name].partition(":")
     cls = getattr(importlib.import_module(module_name), cls_name)
-    params = {k: _number(v) for k, v in parse_qsl(query, strict_parsing=bool(query))}
-    staged = params.pop("staged", None)
     try:
-        policy = cls(**params)
-    except TypeError as e:
-        raise ValueError(f"bad parameters for policy {name!r}: {e}") from None
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
+    except ValueError:
+        raise ValueError(f"policy {name}: malformed parameters {query!r} (expected key=value&...)") from None
+    params = dict(pairs)
+    if len(params) != len(pairs):
+        raise ValueError(f"policy {name}: a parameter is given twice in {spec!r}")
+    staged = params.pop("staged", None)
+    kwargs = _typed_params(name, cls, params)
+    try:
+        policy = cls(**kwargs)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"policy {name}: {e}") from None
     if staged is None:
         return policy
     from hgm.search.staged import parse_staged
 
-    return parse_staged(policy, str(staged))
+    try:
+        return parse_staged(policy, staged)
+    except ValueError as e:
+        raise ValueError(f"policy {name}: {e}") from None
 
 
-def _number(text: str) -> int | float | str:
-    for convert in (int, float):
+_CONVERTERS = {"int": int, "float": float, "str": str}
+_KIND = {"int": "a whole number", "float": "a number", "str": "text"}
+
+
+def _typed_params(name: str, cls: type, params: dict[str, str]) -> dict:
+    """``params`` (text) converted to the types of ``cls``'s dataclass fields."""
+    types = {f.name: str(f.type) for f in fields(cls) if f.init and f.name != "name"}
+    typed = {}
+    for key, text in params.items():
+        if key not in types:
+            valid = ", ".join([*types, "staged"])
+            raise ValueError(f"policy {name}: bad parameters: it has no {key!r} (valid: {valid})")
+        convert = _CONVERTERS.get(types[key].removeprefix("builtins."), str)
         try:
-            return convert(text)
+            value = convert(text)
         except ValueError:
-            pass
-    return text
+            raise ValueError(
+                f"policy {name}: {key} must be {_KIND.get(types[key], types[key])}, not {text!r}"
+            ) from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"policy {name}: {key} must be a finite number, not {text!r}")
+        typed[key] = value
+    return typed
 
 
 __all__ = [
