@@ -44,6 +44,7 @@ def doctor() -> list[Check]:
     checks.append(_bubblewrap())
     if checks[-1].ok:
         checks.append(_local_user())
+    checks.append(_local_limits())
     checks.append(_gvisor(client))
     if client is not None:
         client.close()
@@ -160,6 +161,33 @@ def _local_user() -> Check:
     return Check(name, False, "root inside a user namespace: the pids limit does not hold",
                  "install setpriv (Debian: util-linux), or run hgm as a normal user",
                  optional=True)  # fmt: skip
+
+
+def _local_limits() -> Check:
+    """Which limits the local sandbox enforces on this host, and which not and why."""
+    from hgm.sandbox import SandboxError
+    from hgm.sandbox._cgroup import support, version
+    from hgm.sandbox.local import LocalSandbox
+
+    name = "local sandbox limits"
+    try:
+        box = LocalSandbox()
+    except SandboxError as exc:
+        return Check(name, False, str(exc), "see bubblewrap above", optional=True)
+    held = [f"{c} by cgroup {version(c)}" for c, why in support().items() if why is None]
+    held += [limit for limit in ("disk", "/dev/shm", "nested user namespaces")
+             if not any(key.startswith(limit) for key in box.unenforced)]  # fmt: skip
+    if not box.unenforced:
+        return Check(name, True, "all enforced: " + ", ".join(held), "", optional=True)
+    missing = "; ".join(f"{limit} NOT enforced: {why}" for limit, why in box.unenforced.items())
+    enforced = f" (enforced: {', '.join(held)})" if held else ""
+    return Check(name, False, missing + enforced, _LIMITS_FIX, optional=True)
+
+
+_LIMITS_FIX = (
+    "run hgm as root (cgroups and tmpfs mounts), or in a cgroup v2 group delegated to it "
+    "(systemd-run --scope -p Delegate=yes); or use --sandbox docker, which enforces them all"
+)
 
 
 def _gvisor(client: Any) -> Check:

@@ -267,3 +267,107 @@ def test_bwrap_sandbox_cannot_see_host_processes(bwrap_box, tmp_path):
         bwrap_box, tmp_path, f"test -e /proc/{os.getpid()}/cmdline && echo visible || echo hidden"
     )
     assert result.stdout == "hidden\n"
+
+
+# --- resource limits: cgroups, capped disk, bounded collection ------------------------------
+
+
+def _leftover_groups() -> list[Path]:
+    return [p for p in Path("/sys/fs/cgroup").glob(f"*/**/hgm-{os.getpid()}-*") if p.is_dir()]
+
+
+def test_a_run_killed_at_its_time_limit_leaves_no_cgroup_behind(box, tmp_path):
+    if box.unenforced.get("memory (cgroup)"):
+        pytest.skip(f"no cgroups here: {box.unenforced['memory (cgroup)']}")
+    result = run(box, tmp_path, "sleep 300 & sleep 300", time_limit_s=1)
+    assert result.timed_out and result.error is None
+    assert _leftover_groups() == []
+
+
+def test_the_plain_subprocess_mode_caps_the_workspace_disk_too(tmp_path):
+    box = LocalSandbox(bwrap=False, disk_mb=16)
+    if any(key.startswith("disk") for key in box.unenforced):
+        pytest.skip(f"no capped tmpfs here: {box.unenforced}")
+    (tmp_path / "ws").mkdir()
+    result = run(box, tmp_path, "head -c 33554432 /dev/zero > fill; echo rc=$?",
+                 Mount(tmp_path / "ws", "/work", True))  # fmt: skip
+    assert result.error is None and result.limit is None and "rc=1" in result.stdout
+    assert (result.outputs["/work"] / "fill").stat().st_size <= 16 << 20
+
+
+def _chain(root: Path, depth: int) -> None:
+    # Relative steps: the absolute path of the innermost folder is longer than PATH_MAX.
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        for _ in range(depth):
+            os.mkdir("d" * 8, dir_fd=fd)
+            inner = os.open("d" * 8, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    finally:
+        os.close(fd)
+
+
+def test_collecting_a_chain_deeper_than_python_recursion_is_a_limit(tmp_path):
+    from hgm.sandbox._files import TreeLimitExceeded, TreeLimits, collect, remove_tree
+
+    src = tmp_path / "src"
+    src.mkdir()
+    _chain(src, 1500)
+    with pytest.raises(TreeLimitExceeded, match="deep|long"):
+        collect(src, tmp_path / "out", TreeLimits())
+    assert not (tmp_path / "out").exists()
+    remove_tree(src)  # no RecursionError on the way out either
+    assert not src.exists()
+
+
+def test_collecting_more_files_than_the_limit_is_a_limit(tmp_path):
+    from hgm.sandbox._files import TreeLimitExceeded, TreeLimits, collect
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(11):
+        (src / str(i)).write_text("x")
+    with pytest.raises(TreeLimitExceeded, match="more than 10 files"):
+        collect(src, tmp_path / "out", TreeLimits(max_files=10))
+
+
+def test_doctor_says_which_cgroup_enforces_the_local_limits():
+    from hgm.doctor import doctor
+
+    checks = {check.name: check for check in doctor()}
+    limits = checks["local sandbox limits"]
+    box = LocalSandbox()
+    assert limits.ok == (not box.unenforced)
+    if limits.ok:
+        assert all(f"{c} by cgroup v" in limits.detail for c in ("memory", "pids", "cpu"))
+    else:
+        assert all(f"{name} NOT enforced: {why}" in limits.detail for name, why in box.unenforced.items())
+        assert limits.fix
+
+
+def test_doctor_run_by_an_unprivileged_user_names_each_limit_it_cannot_enforce(tmp_path):
+    # A real unprivileged user (not a patched check): it may neither make cgroups nor mount.
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None or not os.path.exists("/usr/bin/python3"):
+        pytest.skip("needs root, setpriv and /usr/bin/python3 to run as another user")
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[1]
+    script = ("from hgm.doctor import _local_limits\nc = _local_limits()\nprint(c.ok, c.detail)\n"
+              "from hgm.sandbox import RunSpec\nfrom hgm.sandbox.local import LocalSandbox\n"
+              "r = LocalSandbox().run(RunSpec('echo still-runs'), __import__('pathlib').Path('out'))\n"
+              "print(r.stdout, r.error)\n")  # fmt: skip
+    os.chmod(tmp_path, 0o777)
+    done = subprocess.run(
+        [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--", "/usr/bin/python3", "-c", script],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONPATH": str(repo)},
+    )  # fmt: skip
+    if "No module named" in done.stderr:
+        pytest.skip(f"the system python3 cannot import hgm: {done.stderr.strip().splitlines()[-1]}")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("False ")
+    assert "memory (cgroup) NOT enforced" in done.stdout and "not writable by this user" in done.stdout
+    assert "disk (writable mounts) NOT enforced: mounting a size-capped tmpfs needs root" in done.stdout
+    assert "still-runs\n None" in done.stdout  # it runs all the same

@@ -134,6 +134,14 @@ def support() -> dict[str, str | None]:
     return {name: None if name in places else why[name] for name in CONTROLLERS}
 
 
+def version(controller: str) -> str | None:
+    """"v1" or "v2": where runs get ``controller`` from; None when they do not get it."""
+    places, _ = _places()
+    if controller not in places:
+        return None
+    return "v2" if places[controller].v2 else "v1"
+
+
 class Cgroup:
     """The groups of one run; use :meth:`wrap` on its command line, then :meth:`close`."""
 

@@ -152,6 +152,9 @@ class LocalSandbox:
             missing[f"disk ({what})"] = disk
         if not self.isolated:
             missing["/dev/shm"] = "the host's own /dev/shm (no bubblewrap)"
+            missing["nested user namespaces"] = "no bubblewrap"
+        elif not _bwrap.userns_args():
+            missing["nested user namespaces"] = "bwrap cannot --disable-userns (needs >= 0.8)"
         return missing
 
     def _drop_user(self, want: bool | None) -> str | None:
