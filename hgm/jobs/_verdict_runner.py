@@ -19,6 +19,7 @@ The driver (hgm.jobs.verdict) compares these records with the tests the task shi
 protects against, and what it does not, is in docs/security.md, "The verdict".
 """
 
+import builtins
 import json
 import os
 import subprocess
@@ -129,6 +130,9 @@ _WATCHED_FUNCTIONS = {
     "sys.exit": (sys, "exit"),
     "os._exit": (os, "_exit"),
     "os.write": (os, "write"),
+    # rewriting the hidden test classes as they are defined or imported
+    "builtins.__build_class__": (builtins, "__build_class__"),
+    "builtins.__import__": (builtins, "__import__"),
 }
 
 
@@ -155,6 +159,13 @@ def _tampering(snapshot):
         if getattr(obj, attr, _MISSING) is not functions[name]:
             found.append(f"{name} was replaced")
             setattr(obj, attr, functions[name])
+    # A trace or profile function sees every frame: it can rewrite what the tests compute.
+    if sys.gettrace() is not None:
+        found.append("a trace function was installed (sys.settrace)")
+        sys.settrace(None)
+    if sys.getprofile() is not None:
+        found.append("a profile function was installed (sys.setprofile)")
+        sys.setprofile(None)
     return found
 
 
