@@ -6,25 +6,35 @@ image exists or can be built, else local (with a warning saying why). Every back
 runs ``bash -c COMMAND`` with its mounts (the host folders are never written to), collects the
 writable mounts into ``out_dir``, and passes the same conformance suite
 (tests/test_sandbox_conformance.py). Invalid specs raise ValueError; a sandbox that fails to
-start or collect returns ``RunResult.error``. What each backend guarantees:
+start or collect returns ``RunResult.error``; files of the command that break a limit (too big,
+too many, too deep, sparse files far larger than their disk use) return ``RunResult.limit``.
+sandbox/README.md ("Security") lists every limit and what enforces it on each backend. What
+each backend guarantees:
 
 ``local`` with bubblewrap (used when ``bwrap`` is installed and works; ``local?bwrap=1``
 insists on it) -- ``isolated = True``:
     - filesystem: a read-only view of /usr, /bin, /lib*, /sbin and /etc (files that are not
       world-readable, and known secrets such as /etc/shadow, /etc/ssh, /etc/ssl/private, are
-      masked); a private /tmp and $HOME; the root itself is read-only. Nothing else of the host
+      masked); a private /tmp and $HOME (tmpfs of ``disk_mb`` each); a 64 MiB /dev/shm and an
+      otherwise read-only /dev; the root itself is read-only. Nothing else of the host
       is visible: not /root, not /home, not the run archive. If /usr/bin/python3 is missing,
       the driver's own Python installation (``sys.base_prefix``) is bound read-only at its
       path, and only that folder.
-    - writable mounts are copies bound read-write and collected back afterwards; read-only
-      mounts are the host folder bound read-only (same content, no copy).
+    - writable mounts are copies bound read-write (each in a tmpfs of ``disk_mb`` that the
+      driver mounts when it is root) and collected back afterwards; read-only mounts are the
+      host folder bound read-only (same content, no copy).
     - network: a private network namespace with only loopback; ``network="gateway"`` adds the
-      gateway's unix socket at /hgm/gateway.sock and a relay serving it on 127.0.0.1.
-    - processes: private pid, ipc, uts namespaces; no capabilities; the whole namespace dies
-      when the time limit kills bwrap.
-    - limits: ``memory_mb`` as RLIMIT_AS of every process (address space, not a sum over the
-      tree); ``pids`` as RLIMIT_NPROC, counted per uid; ``cpus`` as CPU affinity to
-      ceil(cpus) cores.
+      gateway's unix socket at /hgm/gateway.sock (a hard link in the run's own folder, so the
+      gateway's path never shows in /proc/self/mountinfo) and a relay serving it on 127.0.0.1.
+    - processes: private pid, ipc, uts and user namespaces; no capabilities; no nested user
+      namespaces (``--disable-userns``, bubblewrap 0.8+); the whole namespace dies when the
+      time limit kills bwrap, and whatever is left in the run's cgroup is killed after it.
+    - limits: a cgroup per run (v1 or v2, whichever the host gives this process) holds
+      ``memory_mb`` as a sum over all processes (no swap), ``pids`` and ``cpus`` as a CPU
+      quota; the cgroup is removed after the run. Also ``memory_mb`` as RLIMIT_AS of every
+      process, ``pids`` as RLIMIT_NPROC (counted per uid), ``cpus`` as CPU affinity to
+      ceil(cpus) cores. A limit this host cannot enforce (no cgroup access, not root for the
+      tmpfs mounts) is listed in ``LocalSandbox.unenforced`` and by ``hgm doctor``.
     - user: the driver's own uid, mapped into the namespace. When the driver is root, each
       run gets a fresh unprivileged uid instead (``setpriv``; ``drop=0`` turns this off):
       the kernel exempts root from RLIMIT_NPROC, and a command that is nobody owns none of
@@ -41,9 +51,9 @@ insists on it) -- ``isolated = True``:
       host; nothing else is touched.
     - filesystem: the image's read-only root; every mount target is its own tmpfs volume, the
       content copied in as a tar stream: read-only mounts are owned by root (so the sandbox
-      user cannot write them), writable ones by the sandbox user and capped at ``disk_mb``;
+      user cannot write them), writable ones by the sandbox user; all capped at ``disk_mb``;
       /tmp and $HOME (/hgm/home) are tmpfs capped at ``disk_mb``. Writable mounts come back
-      as tar streams (a stream far larger than the cap, i.e. sparse files, is an error).
+      as tar streams (a stream far larger than the cap, i.e. sparse files, is a limit).
       Memory written to these tmpfs counts against the memory limit.
     - user: uid/gid 1000, all capabilities dropped, no-new-privileges, Docker's default
       seccomp profile; ``runtime=runsc`` adds gVisor's kernel when the engine has it.
@@ -60,21 +70,29 @@ insists on it) -- ``isolated = True``:
       (``prestart``), so a run rarely waits for a container to start.
     - limits: ``memory_mb`` as the container's memory (no swap) -- a sum over all its
       processes; ``pids`` as its pids limit (threads count); ``cpus`` as a CPU quota.
+      Read-only mounts are tmpfs volumes of ``disk_mb`` too. Mounts whose files would not fit
+      their tmpfs (or, writable ones, the memory limit) are refused as ``RunResult.limit``
+      before the container gets them.
 
 ``local?bwrap=0`` (also ``local`` when bubblewrap is missing, with a warning) -- a plain
 subprocess, ``isolated = False``. It is NOT isolation: the command runs as the driver's user
 and can read and write anything that user can, and reach the network. It gets: copies of its
 mounts in a private temporary root (read-only mounts are read-only by copy only: the copy's
 write bits are cleared, which root ignores, and it is never collected), a scrubbed
-environment, its own process group (killed at the time limit and when the command exits; a
-process that calls setsid escapes), RLIMIT_AS and CPU affinity. ``pids`` is not enforced:
-RLIMIT_NPROC counts every process of the user on the host, so no value means "this run".
+environment, its own process group (killed at the time limit and when the command exits),
+the same cgroup and capped tmpfs folders (for /tmp and $HOME too) where the host allows
+them, RLIMIT_AS and CPU affinity. Without a pids cgroup ``pids`` is not enforced:
+RLIMIT_NPROC counts every process of the user on the host, so no value means "this run";
+without a cgroup, a process that calls setsid escapes the kill.
 The gateway socket is used at its real path and the relay listens on a free loopback port.
 
 All backends: only ``RunSpec.env`` plus PATH, HOME, LANG, TMPDIR (and the mount and gateway
 variables) reach the command; output beyond ``output_limit_bytes`` per stream is drained and
 dropped; collected outputs keep symlinks as symlinks (never the content they point at), drop
-special files, and lose setuid/setgid bits.
+special files, and lose setuid/setgid bits. A tree copied in or collected may hold at most
+``files`` entries (a sandbox parameter, default 262,144), 256 folders deep, ``disk_mb`` of
+apparent size (sparse files count in full; holes are kept as holes where copied), else the
+run returns ``RunResult.limit``; these walks are iterative, so no depth makes them raise.
 """
 
 from __future__ import annotations
