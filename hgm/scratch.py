@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import stat
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -67,6 +68,7 @@ def reap(folder: Path | None = None) -> list[Path]:
         if pid is None or path.is_symlink() or not path.is_dir() or process_alive(pid):
             continue
         try:
+            _unmount_leftovers(path)
             remove_tree(path)
         except Exception as exc:  # the sweep is housekeeping: it must never stop a run
             log.warning("could not remove %s, left by a process that died: %s", path, exc)
@@ -75,6 +77,24 @@ def reap(folder: Path | None = None) -> list[Path]:
     if removed:
         log.info("removed %d scratch folders left by processes that died", len(removed))
     return removed
+
+
+def _unmount_leftovers(folder: Path) -> None:
+    """Unmount the sandbox's tmpfs folders (``hgm-sandbox``, see hgm.sandbox._disk) that a
+    killed process left mounted under ``folder``, deepest first; nothing else is touched."""
+    try:
+        lines = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return
+    inside = []
+    for line in lines:
+        source, point, *_ = line.split(" ") + ["", ""]
+        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), point)
+        if source == "hgm-sandbox" and Path(point).is_relative_to(folder):
+            inside.append(point)
+    for point in sorted(inside, key=len, reverse=True):
+        subprocess.run(["umount", "--lazy", point], capture_output=True,
+                       stdin=subprocess.DEVNULL, check=False)  # fmt: skip
 
 
 def remove_tree(root: Path) -> None:

@@ -73,3 +73,15 @@ def test_reap_removes_a_folder_nested_deeper_than_the_recursion_limit(tmp_path):
         os.close(fd)
     assert scratch.reap(tmp_path) == [top]
     assert not top.exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root (CI runs the suite as root)")
+def test_reap_unmounts_a_sandbox_tmpfs_a_killed_process_left(tmp_path):
+    dead = _dead_pid()
+    left = tmp_path / (scratch.prefix("sandbox", dead) + "mounted")
+    (left / "m" / "work").mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "hgm-sandbox", str(left / "m" / "work")], check=True)
+    (left / "m" / "work" / "file").write_text("in the tmpfs")
+    assert scratch.reap(tmp_path) == [left]
+    assert not left.exists()
+    assert str(left) not in Path("/proc/self/mounts").read_text()
