@@ -1,17 +1,18 @@
 """hgm's test runner for the hidden tests: run inside the test sandbox, standard library only.
 
 The driver mounts this file read-only (never in the agent's workspace) and runs
-``python3 runner.py supervise -- ARGS``, where ARGS are the arguments the task gave
-``python -m unittest``. Two processes, this same file in two roles:
+``python3 runner.py supervise unittest|pytest -- ARGS``, where ARGS are the arguments the
+task gave ``python -m unittest`` or ``pytest``. Two processes, this same file in two roles:
 
 * the **supervisor** imports no code of the workspace. It takes the per-run nonce from its
   environment, starts the child with an environment without it, hands it the nonce through a
   pipe, reads the child's records from a second pipe, waits for the child, and writes what it
   saw (records carrying the nonce, the child's exit status) to ``$HGM_VERDICT_OUT/verdict.json``.
   It exits with the child's status, so the test log reads as usual.
-* the **child** reads the nonce and takes references to unittest's machinery, ``sys.exit``
-  and ``os._exit`` *before* anything of the workspace is imported; then it loads the tests as
-  ``python -m unittest ARGS`` would, reports every test's outcome, reports any of that
+* the **child** reads the nonce and takes references to unittest's (and pytest's) machinery,
+  ``sys.exit`` and ``os._exit`` *before* anything of the workspace is imported; then it runs
+  the tests as ``python -m unittest ARGS`` (or ``python -m pytest ARGS``, with a recording
+  plugin) would, reports every test's outcome, reports any of that
   machinery the loaded code replaced ("tamper" records, after which the originals are put
   back), and finally a "completed" record with the exit status it is about to use.
 
@@ -45,14 +46,14 @@ GRACE_S = 2.0  # how long the supervisor keeps reading after the child exited
 # -- supervisor ------------------------------------------------------------------------------
 
 
-def supervise(args):
+def supervise(framework, args):
     nonce = os.environ.pop(NONCE_ENV, "")
     _undumpable()
     out_dir = os.environ.get(OUT_ENV, ".")
     nonce_r, nonce_w = os.pipe()
     rec_r, rec_w = os.pipe()
     env = {k: v for k, v in os.environ.items() if k not in (NONCE_ENV, OUT_ENV)}
-    cmd = [sys.executable, os.path.abspath(__file__), "child", str(nonce_r), str(rec_w), "--", *args]
+    cmd = [sys.executable, os.path.abspath(__file__), "child", str(nonce_r), str(rec_w), framework, "--", *args]
     child = subprocess.Popen(cmd, env=env, pass_fds=(nonce_r, rec_w))
     os.close(nonce_r)
     os.close(rec_w)
@@ -152,6 +153,8 @@ def _tampering(snapshot):
             if now.get(attr, _MISSING) is not value:
                 found.append(f"{name}.{attr} was replaced")
                 _restore(cls, attr, value)
+        if name.startswith("_pytest."):
+            continue  # pytest caches attributes on its own classes as it goes
         for attr in set(now) - set(attrs):
             found.append(f"{name}.{attr} was added")
             _restore(cls, attr, _MISSING)
@@ -182,12 +185,11 @@ def _restore(cls, attr, value):
         pass
 
 
-def child(nonce_fd, rec_fd, args):
+def child(nonce_fd, rec_fd, framework, args):
     write = os.write
     nonce = os.read(nonce_fd, 4096).decode()
     os.close(nonce_fd)
     os.set_inheritable(rec_fd, False)
-    snapshot = _snapshot(_WATCHED_CLASSES)
 
     def send(kind, **fields):
         line = json.dumps({"n": nonce, "k": kind, **fields}) + "\n"
@@ -196,27 +198,107 @@ def child(nonce_fd, rec_fd, args):
         except OSError:
             pass
 
-    result_class = _recording_result(send)
-    # As under `python -m unittest`: the working folder first on sys.path, not this file's.
+    # As under `python -m unittest` / `python -m pytest`: the working folder first on
+    # sys.path, not this file's.
     sys.path[0] = os.getcwd()
-    sys.argv = ["python -m unittest", *args]
     send("started")
+    run = _run_pytest if framework == "pytest" else _run_unittest
+    ran, ok = run(args, send)
+    code = 0 if (ok and ran > 0) else 1
+    send("completed", ran=ran, exit=code)
+    # A normal exit, so that whatever the tests registered to run at exit runs, and the
+    # supervisor sees whether it changed the exit status.
+    raise SystemExit(code)
+
+
+def _run_unittest(args, send):
+    snapshot = _snapshot(_WATCHED_CLASSES)
+    sys.argv = ["python -m unittest", *args]
     program = _Program(module=None, argv=sys.argv, exit=False)
     send("loaded", count=program.test.countTestCases())
     for what in _tampering(snapshot):
         send("tamper", what=what)
     runner = unittest.runner.TextTestRunner(
         verbosity=program.verbosity, failfast=program.failfast, buffer=program.buffer,
-        warnings=program.warnings, tb_locals=program.tb_locals, resultclass=result_class,
+        warnings=program.warnings, tb_locals=program.tb_locals, resultclass=_recording_result(send),
     )
     result = runner.run(program.test)
     for what in _tampering(snapshot):
         send("tamper", what=what)
-    code = 0 if (result.wasSuccessful() and result.testsRun > 0) else 1
-    send("completed", ran=result.testsRun, exit=code)
-    # A normal exit, so that whatever the tests registered to run at exit runs, and the
-    # supervisor sees whether it changed the exit status.
-    raise SystemExit(code)
+    return result.testsRun, result.wasSuccessful()
+
+
+def _run_pytest(args, send):
+    import _pytest.main
+    import _pytest.python
+    import _pytest.reports
+    import _pytest.runner
+    import _pytest.unittest
+    import pytest
+
+    classes = dict(_WATCHED_CLASSES)
+    classes.update({
+        "_pytest.python.Function": _pytest.python.Function,
+        "_pytest.unittest.TestCaseFunction": _pytest.unittest.TestCaseFunction,
+        "_pytest.reports.TestReport": _pytest.reports.TestReport,
+        "_pytest.runner.CallInfo": _pytest.runner.CallInfo,
+        "_pytest.main.Session": _pytest.main.Session,
+    })
+    snapshot = _snapshot(classes)
+    runner_functions = {k: v for k, v in vars(_pytest.runner).items() if callable(v)}
+    recorder = _PytestRecorder(send, snapshot, runner_functions, _pytest.runner)
+    sys.argv = ["python -m pytest", *args]
+    pytest.main(list(args), plugins=[recorder])
+    recorder.check()
+    return recorder.ran, recorder.ok
+
+
+class _PytestRecorder:
+    """A pytest plugin: each test's outcome by its id (file relative to the working folder)."""
+
+    def __init__(self, send, snapshot, runner_functions, runner_module):
+        self.send, self.snapshot = send, snapshot
+        self.runner_functions, self.runner_module = runner_functions, runner_module
+        self.ids, self.ran, self.ok = {}, 0, True
+
+    def check(self):
+        for what in _tampering(self.snapshot):
+            self.send("tamper", what=what)
+        for name, value in self.runner_functions.items():
+            if vars(self.runner_module).get(name) is not value:
+                self.send("tamper", what=f"_pytest.runner.{name} was replaced")
+                setattr(self.runner_module, name, value)
+
+    def pytest_collection_finish(self, session):
+        cwd = os.getcwd()
+        for item in session.items:
+            rest = item.nodeid.split("::")[1:]
+            path = os.path.relpath(str(item.path), cwd).replace(os.sep, "/")
+            name = "::".join([path, *rest])
+            self.ids[item.nodeid] = name.split("[", 1)[0]
+        self.send("loaded", count=len(session.items))
+        self.check()
+
+    def pytest_runtest_logreport(self, report):
+        xfail = hasattr(report, "wasxfail")
+        if report.when == "call":
+            if report.passed:
+                outcome = "pass"  # a non-strict xpass is a pass for pytest too
+            elif report.failed:
+                outcome = "fail"
+            else:
+                outcome = "xfail" if xfail else "skip"
+        elif report.failed:
+            outcome = "error"
+        elif report.skipped and report.when == "setup":
+            outcome = "xfail" if xfail else "skip"
+        else:
+            return
+        if report.when != "teardown":
+            self.ran += 1
+        if outcome in ("fail", "error"):
+            self.ok = False
+        self.send("test", id=self.ids.get(report.nodeid, report.nodeid), o=outcome)
 
 
 class _Program(_main.TestProgram):
@@ -263,11 +345,13 @@ def _recording_result(send):
 
 
 def main(argv):
-    if len(argv) >= 2 and argv[1] == "supervise":
-        sys.exit(supervise(argv[3:] if argv[2:3] == ["--"] else argv[2:]))
-    if len(argv) >= 4 and argv[1] == "child":
-        child(int(argv[2]), int(argv[3]), argv[5:] if argv[4:5] == ["--"] else argv[4:])
-    sys.exit("usage: runner.py supervise -- UNITTEST-ARGS")
+    if argv[1:2] == ["supervise"] and argv[2:3] == ["--"]:
+        sys.exit(supervise("unittest", argv[3:]))
+    if argv[1:2] == ["supervise"] and argv[2:3] in (["unittest"], ["pytest"]) and argv[3:4] == ["--"]:
+        sys.exit(supervise(argv[2], argv[4:]))
+    if len(argv) >= 6 and argv[1] == "child" and argv[5] == "--":
+        child(int(argv[2]), int(argv[3]), argv[4], argv[6:])
+    sys.exit("usage: runner.py supervise [unittest|pytest] -- ARGS")
 
 
 if __name__ == "__main__":

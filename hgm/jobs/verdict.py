@@ -2,10 +2,11 @@
 
 The hidden tests import the agent's code, so that code runs in the test process and may try
 to fake a pass (exit 0 from an ``atexit`` handler or at import, a patched test framework).
-For a test command that is a Python ``unittest`` invocation, hgm therefore runs the tests
-under its own runner (``_verdict_runner.py``, mounted read-only, never in the workspace):
+For a test command that is a Python ``unittest`` or ``pytest`` invocation, hgm therefore runs
+the tests under its own runner (``_verdict_runner.py``, mounted read-only, never in the workspace):
 
-1. :func:`parse_test_command` recognises ``[PREFIX &&] python[3] -m unittest ARGS``;
+1. :func:`parse_test_command` recognises ``[PREFIX &&] python[3] -m unittest ARGS`` and
+   ``[PREFIX &&] [python[3] -m] pytest ARGS``;
 2. :func:`expected_tests` reads the test ids the task ships from its hidden test files with
    :mod:`ast` (no code is imported);
 3. the runner reports each test's outcome over a pipe with a per-run nonce to a supervisor
@@ -36,7 +37,10 @@ VERDICT_FILE = "verdict.json"
 MAX_VERDICT_BYTES = 32 * 1024 * 1024
 TESTS_FAILED = "hidden tests failed"
 
-_PYTHON = re.compile(r"^(?P<prefix>.*&&\s*)?(?P<python>python3?)\s+-m\s+unittest(?P<args>(\s.*)?)$", re.DOTALL)
+_PYTHON = re.compile(
+    r"^(?P<prefix>.*&&\s*)?(?:(?P<python>python3?)\s+-m\s+)?(?P<framework>unittest|pytest)(?P<args>(\s.*)?)$",
+    re.DOTALL,
+)
 # Arguments hgm can pass on safely: plain words, no shell syntax.
 _PLAIN_ARG = re.compile(r"^[A-Za-z0-9_.,/*?=+:@%-]+$")
 _FLAGS_WITH_VALUE = {"-s", "--start-directory", "-p", "--pattern", "-t", "--top-level-directory", "-k"}
@@ -44,15 +48,16 @@ _FLAGS_WITH_VALUE = {"-s", "--start-directory", "-p", "--pattern", "-t", "--top-
 
 @dataclass(frozen=True)
 class PythonTests:
-    """A test command that is ``[prefix] python -m unittest args``."""
+    """A test command that is ``[prefix] python -m unittest|pytest args`` (or ``pytest args``)."""
 
     prefix: str
     python: str
     args: tuple[str, ...]
+    framework: str = "unittest"
 
     def command(self, runner: str) -> str:
         """The same command, run under hgm's runner at ``runner`` (a shell word)."""
-        return f"{self.prefix}{self.python} {runner} supervise -- {shlex.join(self.args)}".rstrip()
+        return f"{self.prefix}{self.python} {runner} supervise {self.framework} -- {shlex.join(self.args)}".rstrip()
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,7 @@ class Expectation:
 def parse_test_command(command: str) -> PythonTests | None:
     """The unittest invocation in ``command``, or None when it is not one hgm can run."""
     m = _PYTHON.match(command.strip())
-    if m is None:
+    if m is None or (m.group("framework") == "unittest" and not m.group("python")):
         return None
     prefix = m.group("prefix") or ""
     try:
@@ -85,7 +90,7 @@ def parse_test_command(command: str) -> PythonTests | None:
         return None
     if not all(_PLAIN_ARG.match(a) for a in args):
         return None
-    return PythonTests(prefix, m.group("python"), tuple(args))
+    return PythonTests(prefix, m.group("python") or "python3", tuple(args), m.group("framework"))
 
 
 # -- expected tests -----------------------------------------------------------------------------
@@ -98,6 +103,8 @@ def expected_tests(plan: PythonTests, hidden_tests: Path, hidden_dir: str, works
     own workspace (for the ``__init__.py`` files discovery needs on the way to them).
     """
     args = list(plan.args)
+    if plan.framework == "pytest":
+        return _pytest_expected(args, hidden_tests, hidden_dir)
     complete = "-k" not in args
     if not args or args[0] == "discover" or all(a.startswith("-") for a in args):
         start, pattern, top = _discover_args(args[1:] if args and args[0] == "discover" else args)
@@ -278,6 +285,76 @@ def _mentions_skip(node: ast.AST) -> bool:
         if "skip" in name.lower():
             return True
     return False
+
+
+# pytest: ids are "path/of/file.py::Class::test" with the path relative to the workspace root
+_PYTEST_SELECTING = {"-k", "-m", "--deselect", "--lf", "--last-failed", "--ff", "--sw", "--stepwise"}
+_PYTEST_WITH_VALUE = {"-k", "-m", "-p", "-c", "-o", "--deselect", "--rootdir", "--ignore", "--ignore-glob",
+                      "--confcutdir", "--basetemp", "-W", "--maxfail", "--tb", "-r", "--durations", "--import-mode"}
+
+
+def _pytest_expected(args: list[str], hidden: Path, hidden_dir: str) -> Expectation:
+    hidden_dir = _norm(hidden_dir)
+    complete = not any(a.split("=", 1)[0] in _PYTEST_SELECTING for a in args)
+    targets, skip = [], False
+    for a in args:
+        if skip:
+            skip = False
+        elif a in _PYTEST_WITH_VALUE:
+            skip = True
+        elif not a.startswith("-"):
+            targets.append(a)
+    tests: dict[str, frozenset[str]] = {}
+    for file in sorted(hidden.rglob("*.py")):
+        rel = posixpath.join(hidden_dir, file.relative_to(hidden).as_posix())
+        named = [t for t in targets or ["."] if _norm(t.split("::", 1)[0]) == rel]
+        under = any(_under(rel, _norm(t)) for t in targets or ["."] if "::" not in t)
+        collected = under and (fnmatch.fnmatch(file.name, "test_*.py") or fnmatch.fnmatch(file.name, "*_test.py"))
+        if not (named or collected):
+            continue
+        found = _pytest_file_tests(file, rel)
+        selectors = [t for t in named if "::" in t]
+        if selectors and not under:
+            found = {k: v for k, v in found.items() if any(k == s or k.startswith(s + "::") for s in selectors)}
+        tests.update(found)
+    return Expectation(tests, complete)
+
+
+def _pytest_file_tests(file: Path, rel: str) -> dict[str, frozenset[str]]:
+    try:
+        tree = ast.parse(file.read_text())
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return {}
+    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+    tests: dict[str, frozenset[str]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
+            tests[f"{rel}::{node.name}"] = _pytest_allowed(node, False)
+        elif isinstance(node, ast.ClassDef):
+            plain = node.name.startswith("Test") and not any(
+                isinstance(n, ast.FunctionDef) and n.name == "__init__" for n in node.body
+            )
+            if not (plain or _is_test_case(node, classes, set())):
+                continue
+            class_skips = _mentions_skip(node) if not plain else _class_skips(node)
+            for method in _test_methods(node, classes, set()):
+                tests[f"{rel}::{node.name}::{method.name}"] = _pytest_allowed(method, class_skips)
+    return tests
+
+
+def _class_skips(node: ast.ClassDef) -> bool:
+    """A plain pytest class skips all its tests by a decorator or in its setup methods."""
+    setups = [n for n in node.body if isinstance(n, ast.FunctionDef) and n.name.lower().startswith("setup")]
+    return any(_mentions_skip(d) for d in node.decorator_list) or any(_mentions_skip(n) for n in setups)
+
+
+def _pytest_allowed(node: ast.AST, class_skips: bool) -> frozenset[str]:
+    allowed = {"pass"}
+    if class_skips or _mentions_skip(node):
+        allowed.add("skip")
+    if any("xfail" in ast.unparse(d) for d in getattr(node, "decorator_list", ())):
+        allowed.add("xfail")
+    return frozenset(allowed)
 
 
 # -- judging --------------------------------------------------------------------------------------
