@@ -212,8 +212,7 @@ def test_too_many_files_is_a_limit(box, tmp_path):
 # --- the gateway socket -----------------------------------------------------------------------
 
 
-def test_the_gateway_socket_host_path_is_not_visible_inside(tmp_path):
-    box = _open("local")
+def test_the_gateway_socket_host_path_is_not_visible_inside(box, tmp_path):
     secret_dir = tmp_path / f"gateway-{uuid.uuid4().hex[:8]}"
     secret_dir.mkdir()
     sock = socket.socket(socket.AF_UNIX)
@@ -225,6 +224,5 @@ def test_the_gateway_socket_host_path_is_not_visible_inside(tmp_path):
                         gateway_socket=secret_dir / "gw.sock")  # fmt: skip
     finally:
         sock.close()
-        box.close()
     assert result.error is None and "/hgm/gateway.sock" in result.stdout
     assert secret_dir.name not in result.stdout

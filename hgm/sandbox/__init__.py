@@ -59,7 +59,8 @@ insists on it) -- ``isolated = True``:
       seccomp profile; ``runtime=runsc`` adds gVisor's kernel when the engine has it.
     - network: none (loopback only); ``network="gateway"`` bind-mounts the gateway socket
       (which uid 1000 must be able to write: hgm's gateway makes it 0666) at
-      /hgm/gateway.sock and runs the relay on 127.0.0.1.
+      /hgm/gateway.sock, through a hard link in the sandbox's own folder so that the
+      gateway's path does not show inside, and runs the relay on 127.0.0.1.
     - processes: a private pid namespace; at the time limit, and when the command exits,
       every other process of the sandbox is killed before the outputs are archived (if the
       command killed the launcher that does this, the container is frozen and read through

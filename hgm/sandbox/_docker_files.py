@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from hgm.sandbox._files import TreeLimitExceeded, TreeLimits
+from hgm.sandbox import RunSpec
+from hgm.sandbox._files import TreeLimitExceeded, TreeLimits, measure
 
 _SPOOL_BYTES = 16 << 20
 _CHUNK = 1 << 20
@@ -101,6 +102,32 @@ def _info(rel: str, st: os.stat_result, *, uid: int, writable: bool, folder: Pat
         info.size = st.st_size
         info.mode = mode | 0o600 if writable else (mode & 0o755) | 0o444
     return info
+
+
+def too_big(spec: RunSpec, disk_mb: int, limits: TreeLimits, reserve_bytes: int) -> str | None:
+    """Why the mounts of ``spec`` cannot go into a container (the files' doing), or None.
+
+    Every mount is a tmpfs of ``disk_mb``; what is copied into a writable one is also memory
+    charged to the container, so content that leaves the command under ``reserve_bytes`` of
+    its memory limit would get the container killed while it is copied in.
+    """
+    writable = 0
+    for mount in spec.mounts:
+        try:
+            used = measure(Path(mount.host), limits)
+        except TreeLimitExceeded as exc:
+            return f"the files for {mount.target} break a limit: {exc}"
+        except OSError:
+            return None  # unreadable: pack() says so as a sandbox failure
+        if used > disk_mb << 20:
+            return (f"the files for {mount.target} need {used >> 20} MiB of tmpfs, more than "
+                    f"its {disk_mb} MiB")  # fmt: skip
+        writable += used if mount.writable else 0
+    if spec.memory_mb is not None and writable > (spec.memory_mb << 20) - reserve_bytes:
+        return (f"the writable mounts hold {writable >> 20} MiB, which with the sandbox's own "
+                f"needs does not fit in its memory limit of {spec.memory_mb} MiB (tmpfs "
+                "content counts as memory)")  # fmt: skip
+    return None
 
 
 class _Reader:

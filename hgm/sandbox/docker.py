@@ -19,7 +19,9 @@ import contextlib
 import dataclasses
 import logging
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -43,6 +45,7 @@ from hgm.sandbox._docker_config import INODES
 from hgm.sandbox._docker_exec import UID, Conversation, Transcript, failed, limited, result
 from hgm.sandbox._docker_launcher import LAUNCHER, LIMIT_MARK
 from hgm.sandbox._spec import check_spec
+from hgm.scratch import prefix as scratch_prefix
 from hgm.scratch import process_alive
 
 log = logging.getLogger(__name__)
@@ -70,7 +73,7 @@ class DockerSandbox:
     ``image``: the image to use (default: the recipe's tag, built on first use unless
     ``build=0``); ``toolchains``: use the image with the extra toolchains; ``runtime``: a
     container runtime such as ``runsc`` (gVisor), which the engine must have; ``disk_mb``: the
-    size of each writable mount (initial content included), of /tmp and of $HOME;
+    size of each mount (initial content included), of /tmp and of $HOME;
     ``prestart``: how many containers of the shape just used to start ahead for the next run
     (0: start each when its run comes); ``run``: a label value naming the run, put on every
     container and volume; ``files``: the most files and folders a mount may hold when copied
@@ -122,6 +125,7 @@ class DockerSandbox:
         self._lock = threading.Lock()
         self._live: set[str] = set()
         self._engine_lost = False
+        self._links: Path | None = None
         self._reap_orphans()
         self._pool = _docker_pool.Pool(self._start, self._remove, ahead=prestart)
 
@@ -149,9 +153,10 @@ class DockerSandbox:
         """Run ``spec``; see :class:`hgm.sandbox.Sandbox`."""
         check_spec(spec)
         _docker_config.check_socket(spec)
-        refused = self._too_big(spec)
+        refused = _docker_files.too_big(spec, self._disk_mb, self.limits, _LAUNCHER_BYTES)
         if refused:
             return limited(refused)
+        spec = self._linked_socket(spec)
         packed: dict[str, _docker_files.Packed] = {}
         try:
             for mount in spec.mounts:
@@ -173,31 +178,23 @@ class DockerSandbox:
         """What a tree copied in or collected may hold."""
         return _files.TreeLimits(max_bytes=self._disk_mb * _MIB, max_files=self._files)
 
-    def _too_big(self, spec: RunSpec) -> str | None:
-        """Why the mounts cannot go into the container (the files' doing), or None.
-
-        Every mount is a tmpfs of ``disk_mb``; what is copied into a writable one is also
-        memory charged to the container, so content that leaves the command no memory would
-        get the container killed while it is copied in.
-        """
-        writable = 0
-        for mount in spec.mounts:
+    def _linked_socket(self, spec: RunSpec) -> RunSpec:
+        """``spec`` with its gateway socket as a hard link in this sandbox's own folder, so the
+        container's /proc/self/mountinfo never shows where the gateway lives (unchanged where
+        no link can be made: another filesystem)."""
+        if spec.network != "gateway" or spec.gateway_socket is None:
+            return spec
+        st = os.stat(spec.gateway_socket)
+        with self._lock:
+            if self._links is None:
+                self._links = Path(tempfile.mkdtemp(prefix=scratch_prefix("dockergw")))
+            link = self._links / f"{st.st_dev}-{st.st_ino}.sock"
             try:
-                used = _files.measure(Path(mount.host), self.limits)
-            except _files.TreeLimitExceeded as exc:
-                return f"the files for {mount.target} break a limit: {exc}"
+                if not link.exists():
+                    os.link(spec.gateway_socket, link)
             except OSError:
-                return None  # unreadable: pack() says so as a sandbox failure
-            if used > self._disk_mb * _MIB:
-                return (f"the files for {mount.target} need {used // _MIB} MiB of tmpfs, "
-                        f"more than its {self._disk_mb} MiB")  # fmt: skip
-            writable += used if mount.writable else 0
-        room = None if spec.memory_mb is None else spec.memory_mb * _MIB - _LAUNCHER_BYTES
-        if room is not None and writable > room:
-            return (f"the writable mounts hold {writable // _MIB} MiB, which with the "
-                    f"sandbox's own needs does not fit in its memory limit of {spec.memory_mb} "
-                    "MiB (tmpfs content counts as memory)")  # fmt: skip
-        return None
+                return spec
+        return dataclasses.replace(spec, gateway_socket=link)
 
     def unavailable(self) -> str | None:
         """None when the engine answers; else why not.
@@ -233,6 +230,8 @@ class DockerSandbox:
             live = list(self._live)
         for cid in live:
             self._remove_container(cid)
+        if self._links is not None:
+            shutil.rmtree(self._links, ignore_errors=True)
 
     # --- one run ---------------------------------------------------------------------------
 
