@@ -128,6 +128,20 @@ def test_nested_user_namespaces_are_refused(box, tmp_path):
     assert result.error is None and result.stdout == "-1\n", result.stderr
 
 
+def test_kernel_keyrings_are_out_of_reach(box, tmp_path):
+    # keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING): one of the rarely needed calls
+    # (keyrings, eBPF, perf events, userfaultfd, io_uring, ...) a seccomp filter refuses.
+    import platform
+
+    number = {"x86_64": 250, "aarch64": 219}.get(platform.machine())
+    if number is None:
+        pytest.skip(f"no seccomp filter on {platform.machine()}")
+    command = ("python3 -c 'import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); "
+               f"print(libc.syscall({number}, 0, -3, 0), os.strerror(ctypes.get_errno()))'")  # fmt: skip
+    result = attack(box, tmp_path, command)
+    assert result.error is None and result.stdout.startswith("-1 "), result.stdout
+
+
 # --- disk -------------------------------------------------------------------------------------
 
 

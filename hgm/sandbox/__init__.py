@@ -27,7 +27,9 @@ insists on it) -- ``isolated = True``:
       gateway's unix socket at /hgm/gateway.sock (a hard link in the run's own folder, so the
       gateway's path never shows in /proc/self/mountinfo) and a relay serving it on 127.0.0.1.
     - processes: private pid, ipc, uts and user namespaces; no capabilities; no nested user
-      namespaces (``--disable-userns``, bubblewrap 0.8+); the whole namespace dies when the
+      namespaces (``--disable-userns``, bubblewrap 0.8+); a seccomp filter refuses kernel
+      keyrings, eBPF, perf events, userfaultfd, io_uring, kexec, module loading and file
+      handles (see :mod:`hgm.sandbox._seccomp`); the whole namespace dies when the
       time limit kills bwrap, and whatever is left in the run's cgroup is killed after it.
     - limits: a cgroup per run (v1 or v2, whichever the host gives this process) holds
       ``memory_mb`` as a sum over all processes (no swap), ``pids`` and ``cpus`` as a CPU

@@ -122,13 +122,16 @@ def run_args(
     binds: list[Bind],
     relay: Path | None,
     gateway_socket: Path | None,
+    seccomp_fd: int | None = None,
 ) -> list[str]:
     """All bwrap options for one run (everything before ``--`` and the command).
 
     /tmp and $HOME are tmpfs of ``disk_bytes`` each: nothing there is collected, so the
-    sandbox may own them outright.
+    sandbox may own them outright. ``seccomp_fd``: an open file holding the seccomp program.
     """
     args = base_args(python_prefix)
+    if seccomp_fd is not None:
+        args += ["--seccomp", str(seccomp_fd)]
     size = str(disk_bytes)
     args += ["--size", size, "--perms", "01777", "--tmpfs", "/tmp",
              "--size", size, "--perms", "0700", "--tmpfs", HOME]  # fmt: skip

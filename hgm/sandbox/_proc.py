@@ -96,12 +96,13 @@ def run_capped(
     cpus: frozenset[int] | None = None,
     on_start: Callable[[int], None] = lambda pid: None,
     kill: Callable[[int], None] = kill_group,
+    pass_fds: Sequence[int] = (),
 ) -> Outcome:
     """Run ``argv`` in a new session; kill its group at the limit or when it exits.
 
     ``cpus``: the cores the process (and all it starts) may run on. ``kill(pid)`` is called at
     the time limit and again after the main process exits (so background leftovers die too);
-    ``on_start(pid)`` lets the caller track the process.
+    ``on_start(pid)`` lets the caller track the process; ``pass_fds`` stay open in the child.
     """
     ready_r, ready_w = os.pipe()
     start = time.monotonic()
@@ -115,6 +116,7 @@ def run_capped(
                 env=dict(env),
                 cwd=cwd,
                 start_new_session=True,
+                pass_fds=tuple(pass_fds),
             )
     except BaseException:
         os.close(ready_r)

@@ -29,6 +29,7 @@ from hgm.sandbox import (
     _disk,
     _files,
     _proc,
+    _seccomp,
     output_name,
 )
 from hgm.sandbox._spec import SANDBOX_PATH, check_spec, command_env, workdir_mount
@@ -244,21 +245,27 @@ class LocalSandbox:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 return _limited(f"the files to copy in do not fit in {self._disk_mb} MiB: {exc}")
             return _failed(f"could not copy mounts into the sandbox: {exc}")
-        argv, env, cwd = self._argv(spec, root, copies, relay, sock)
-        if uid is not None:
-            argv = [self._setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--", *argv]
+        seccomp = _seccomp_fd() if self.isolated else None
         try:
-            group = _cgroup.Cgroup.create(spec.memory_mb, spec.pids, spec.cpus)
-        except OSError as exc:
-            return _failed(f"could not make the run's cgroup: {exc}")
-        try:
-            return self._run_grouped(spec, group, group.wrap(argv), env, cwd, copies, out_dir)
+            argv, env, cwd = self._argv(spec, root, copies, relay, sock, seccomp)
+            if uid is not None:
+                argv = [self._setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--", *argv]
+            try:
+                group = _cgroup.Cgroup.create(spec.memory_mb, spec.pids, spec.cpus)
+            except OSError as exc:
+                return _failed(f"could not make the run's cgroup: {exc}")
+            try:
+                fds = () if seccomp is None else (seccomp,)
+                return self._run_grouped(spec, group, group.wrap(argv), env, cwd, copies, out_dir, fds)
+            finally:
+                group.close()
         finally:
-            group.close()
+            if seccomp is not None:
+                os.close(seccomp)
 
     def _run_grouped(
         self, spec: RunSpec, group: _cgroup.Cgroup, argv: list[str], env: dict[str, str],
-        cwd: str, copies: dict[str, Path], out_dir: Path,
+        cwd: str, copies: dict[str, Path], out_dir: Path, pass_fds: tuple[int, ...] = (),
     ) -> RunResult:
         started: list[int] = []
 
@@ -276,6 +283,7 @@ class LocalSandbox:
                 output_limit_bytes=spec.output_limit_bytes,
                 cpus=self._cpus(spec.cpus),
                 on_start=track,
+                pass_fds=pass_fds,
             )
         except OSError as exc:
             return _failed(f"could not start {argv[0]}: {exc}")
@@ -326,7 +334,7 @@ class LocalSandbox:
 
     def _argv(
         self, spec: RunSpec, root: Path, copies: dict[str, Path], relay_source: Path,
-        socket: Path | None,
+        socket: Path | None, seccomp_fd: int | None = None,
     ) -> tuple[list[str], dict[str, str], str]:
         """The host command line, environment and folder that run ``spec``."""
         gateway = spec.network == "gateway"
@@ -368,6 +376,7 @@ class LocalSandbox:
             binds=binds,
             relay=relay_source if gateway else None,
             gateway_socket=socket if gateway else None,
+            seccomp_fd=seccomp_fd,
         )
         return [self._bwrap, *args, "--", *launch], env, str(root)
 
@@ -410,6 +419,18 @@ _DROP_UIDS = (3_000_000, 4_000_000)
 
 def _pick_uid() -> int:
     return secrets.randbelow(_DROP_UIDS[1] - _DROP_UIDS[0]) + _DROP_UIDS[0]
+
+
+def _seccomp_fd() -> int | None:
+    """A fresh read-only fd holding the seccomp program (bwrap reads it to the end), or None
+    on a machine without one."""
+    program = _seccomp.program()
+    if program is None:
+        return None
+    fd = os.memfd_create("hgm-seccomp", os.MFD_CLOEXEC)  # pass_fds makes it inheritable
+    os.write(fd, program)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
 
 
 def _share_with_user(root: Path, relay: Path, socket: Path | None) -> tuple[Path, Path | None]:
