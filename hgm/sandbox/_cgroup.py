@@ -201,20 +201,24 @@ class Cgroup:
         """Kill every process left in the groups, and wait (a little) until they are gone."""
         deadline = time.monotonic() + _GONE_WAIT_S
         for folder in {folder for folder, _ in self._folders.values()}:
+            pause = 0.001
             while _kill_all(folder) and time.monotonic() < deadline:
-                time.sleep(0.02)
+                time.sleep(pause)
+                pause = min(pause * 2, 0.05)
 
     def close(self) -> None:
         """Kill every process left in the groups, then remove them (best effort; idempotent)."""
         deadline = time.monotonic() + _GONE_WAIT_S
         for folder in {folder for folder, _ in self._folders.values()}:
+            pause = 0.001  # killed processes leave the group within a few milliseconds
             while folder.exists():
                 _kill_all(folder)
                 with contextlib.suppress(OSError):
                     folder.rmdir()
                 if time.monotonic() > deadline:
                     break
-                time.sleep(0.02)
+                time.sleep(pause)
+                pause = min(pause * 2, 0.05)
 
 
 def _kill_all(folder: Path) -> int:
