@@ -29,7 +29,7 @@ import hgm
 from hgm.gateway import Gateway, Scope
 from hgm.gateway.scripted import CallableModel
 from hgm.jobs.evaluation import AgentLimits, evaluate
-from hgm.jobs.expansion import expand
+from hgm.jobs.expansion import InfrastructureError, expand
 from hgm.sandbox import get_sandbox
 from hgm.sandbox import image as image_module
 from hgm.types import Outcome, Task
@@ -235,6 +235,22 @@ def test_an_agent_without_run_agent_py_is_an_infrastructure_error(tmp_path, task
         sandbox.close()
     assert result.outcome is Outcome.ERROR
     assert result.reason == "the agent cannot start: its source has no run_agent.py"
+
+
+def test_an_expansion_of_an_agent_without_run_agent_py_is_an_infrastructure_error(tmp_path):
+    empty = tmp_path / "empty-agent"
+    empty.mkdir()
+    gateway = Gateway(_steps_model([]), socket_path=tmp_path / "gw.sock", recorder=lambda call: None)
+    sandbox = get_sandbox("local")
+    scope = Scope(kind="expansion", node=0, ref="exp-empty")
+    try:
+        with pytest.raises(InfrastructureError, match="the agent cannot start: its source has no run_agent.py"):
+            expand(
+                sandbox, gateway, empty, None, tmp_path / "child", model="attacker", scope=scope,
+                token="t", limits=AgentLimits(time_limit_s=30), self_check_time_limit_s=30,
+            )  # fmt: skip
+    finally:
+        sandbox.close()
 
 
 # --- what the agent leaves behind is bounded ----------------------------------------------------

@@ -123,6 +123,8 @@ def expand(
     bytes: every descendant's evaluation would copy it) is no child, with the reason.
     """
     bounds = bounds or Bounds()
+    if not (Path(parent_dir) / "run_agent.py").is_file():
+        raise InfrastructureError("the agent cannot start: its source has no run_agent.py")
     diag_scope = Scope(kind="diagnosis", node=scope.node, ref=scope.ref, task=failure.task if failure else None)
     statement = diagnose(gateway, model, diag_scope, failure)
     instructions = prompt("self_modify").format(problem_statement=statement)
