@@ -39,7 +39,8 @@ class TreeLimits:
 
 
 class TreeTooLarge(Exception):
-    """A tree broke one of its :class:`TreeLimits`; the message says which, in one line."""
+    """A tree broke one of its :class:`TreeLimits`, or holds what cannot be read (its owner
+    made it unreadable); the message says which, in one line."""
 
 
 def walk_tree(root: Path, limits: TreeLimits = TreeLimits()) -> Iterator[tuple[str, os.stat_result]]:
@@ -55,8 +56,7 @@ def walk_tree(root: Path, limits: TreeLimits = TreeLimits()) -> Iterator[tuple[s
     entries = size = 0
     while stack:
         rel, depth = stack.pop()
-        with os.scandir(root / rel if rel else root) as it:
-            children = sorted(it, key=lambda e: e.name)
+        children = _listing(root / rel if rel else root, rel, limits)
         for entry in children:
             if is_junk(entry.name):
                 continue
@@ -89,8 +89,28 @@ def copy_clean(src: Path, dst: Path, limits: TreeLimits = TreeLimits()) -> Path:
         if stat.S_ISDIR(st.st_mode):
             (dst / rel).mkdir(exist_ok=True)
         elif stat.S_ISREG(st.st_mode):
+            _readable(src / rel, rel, limits, stat.S_IRUSR)
             shutil.copy2(src / rel, dst / rel, follow_symlinks=False)
     return dst
+
+
+def _listing(folder: Path, rel: str, limits: TreeLimits) -> list[os.DirEntry]:
+    _readable(folder, rel, limits, stat.S_IRWXU)
+    with os.scandir(folder) as it:
+        return sorted(it, key=lambda e: e.name)
+
+
+def _readable(path: Path, rel: str, limits: TreeLimits, bits: int) -> None:
+    """Give the owner ``bits`` on ``path`` where it lacks them: the agent may have taken
+    them away, and the copy is ours to read. What still cannot be read is the agent's doing."""
+    try:
+        mode = os.lstat(path).st_mode
+        if mode & bits != bits:
+            os.chmod(path, stat.S_IMODE(mode) | bits)
+        if not os.access(path, os.R_OK):
+            raise PermissionError(path)
+    except OSError as e:
+        raise TreeTooLarge(f"{limits.what} has {rel or 'its root'}, which cannot be read: {e.strerror or e}") from None
 
 
 def remove_tree(root: Path) -> None:
