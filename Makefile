@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := bubblewrap git python3 python-is-python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MODEL ?=
+OUT ?=
 # A real model costs money: make run stops at these limits unless RUN_ARGS says otherwise.
 RUN_ARGS ?= --max-usd 2 --max-evals 100
 
@@ -54,11 +55,12 @@ test-toolchains: setup
 	$(BIN)/python -m hgm.sandbox.image --toolchains
 	$(BIN)/pytest -q -m toolchains
 
-# With MODEL: evolve the seed agent on the built-in benchmark.
+# With MODEL: evolve the seed agent on the built-in benchmark, in OUT (default:
+# archive/run-<time> under this folder; `hgm run --resume` works on it from any folder).
 # Without: explain how to name a model, then run the offline policy simulator.
 run: setup
 	@if [ -n "$(MODEL)" ]; then \
-	  $(BIN)/hgm run --model "$(MODEL)" --benchmark builtin $(RUN_ARGS); \
+	  $(BIN)/hgm run --model "$(MODEL)" --benchmark builtin $(if $(OUT),--out "$(OUT)") $(RUN_ARGS); \
 	else \
 	  echo "No model named. To evolve the seed agent with a real LLM:"; \
 	  echo "    make run MODEL=openai/gpt-5-mini        (any litellm model string; the key comes from your environment)"; \

@@ -28,7 +28,9 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of te
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    from rich.markup import escape
+
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(code)
 
 
@@ -48,7 +50,7 @@ def _print_json(data) -> None:
 
 @app.command()
 def run(
-    config_file: Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")] = None,
+    config_file: Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file (relative paths in it are taken from its folder).")] = None,
     model: Annotated[str | None, typer.Option(help="LLM: a litellm model string (openai/gpt-5-mini, ...) or scripted:NAME.")] = None,
     benchmark: Annotated[str | None, typer.Option(help="Benchmark spec: builtin, builtin?ids=a,b, dir:PATH.")] = None,
     sandbox: Annotated[str | None, typer.Option(help="Sandbox backend: auto (default), docker, local, local?bwrap=0.")] = None,
@@ -60,38 +62,45 @@ def run(
     max_hours: Annotated[float | None, typer.Option(help="Stop starting work after this many hours.")] = None,
     max_nodes: Annotated[int | None, typer.Option(help="Stop once the tree has this many nodes.")] = None,
     out: Annotated[Path | None, typer.Option(help="Run folder to create (default: archive/run-<time>).")] = None,
-    resume: Annotated[Path | None, typer.Option(help="Continue the run in this folder.")] = None,
+    resume: Annotated[Path | None, typer.Option(help="Continue the run in this folder; flags given change its config (recorded).")] = None,
+    allow_model_change: Annotated[bool, typer.Option("--allow-model-change", help="On --resume, accept a --model other than the run's.")] = False,
+    allow_free: Annotated[bool, typer.Option("--allow-free", help="The model is free: count calls to a model without a known price as $0 (else --max-usd refuses it).")] = False,
 ) -> None:
-    """Evolve the seed agent: expand, evaluate, and record everything in a run folder."""
-    import yaml
+    """Evolve the seed agent: expand, evaluate, and record everything in a run folder.
 
+    Exit codes: 0 finished within budget (a budget reached, or the policy stopped);
+    1 did not start: the run is held by another driver (its pid is named), or a preflight check failed;
+    2 bad input (flags, config, benchmark; nothing written);
+    3 stopped on errors (infrastructure errors, unproductive expansions, sandbox gone; fix and resume);
+    130 interrupted by Ctrl-C (resume to go on).
+    """
     from hgm.archive import ArchiveError
-    from hgm.config import ConfigError, load_config
-    from hgm.runner import default_out, start_run
+    from hgm.archive.lock import RunLocked
+    from hgm.config import ConfigError
+    from hgm.preflight import PreflightError
+    from hgm.runner import start_run
+    from hgm.session import ExitCode, plan_run
 
     overrides = dict(model=model, benchmark=benchmark, sandbox=sandbox, policy=policy, workers=workers,
-                     seed=seed, max_evals=max_evals, max_usd=max_usd, max_hours=max_hours, max_nodes=max_nodes)
-    if resume is not None and (out is not None or config_file is not None):
-        raise _fail("--resume continues a run with its own config; drop --out and --config")
+                     seed=seed, max_evals=max_evals, max_usd=max_usd, max_hours=max_hours, max_nodes=max_nodes,
+                     allow_free=allow_free or None)
     try:
-        if resume is not None:
-            frozen = resume / "config.yaml"
-            if not frozen.is_file():
-                raise _fail(f"{resume} is not a run folder (no config.yaml)")
-            base = yaml.safe_load(frozen.read_text()) or {}
-            config = load_config(None, base | {k: v for k, v in overrides.items() if v is not None})
-        else:
-            config = load_config(config_file, overrides)
-        target = resume or out or default_out()
-        console.print(f"run folder: [bold]{target}[/]")
-        if not any((config.max_evals, config.max_usd, config.max_hours, config.max_nodes)):
-            err_console.print("[yellow]warning:[/] no budget is set (--max-evals, --max-usd, "
-                              "--max-hours, --max-nodes): the run goes on until Ctrl-C")
-        outcome = start_run(config, target, resume=resume is not None, console=console)
-    except (ConfigError, ArchiveError) as e:
+        plan = plan_run(overrides=overrides, config_file=config_file, out=out, resume=resume,
+                        allow_model_change=allow_model_change)
+        outcome = start_run(plan, console=console)
+    except ConfigError as e:
+        raise _fail(str(e), ExitCode.BAD_INPUT) from None
+    except RunLocked as e:
+        raise _fail(str(e), ExitCode.LOCKED) from None
+    except PreflightError as e:  # the model, sandbox or benchmark cannot work: nothing was spent
+        raise _fail(f"preflight: {e}", 1) from None
+    except ArchiveError as e:
         raise _fail(str(e)) from None
+    except KeyboardInterrupt:  # before the loop took over Ctrl-C: nothing was left half-done
+        raise _fail("interrupted", ExitCode.INTERRUPTED) from None
+    target = plan.out
     console.print(f"stopped: {outcome.stop_reason}")
-    if outcome.interrupted:
+    if outcome.interrupted or outcome.exit_code != ExitCode.FINISHED:
         lost = f" ({outcome.abandoned} unfinished jobs will be redone)" if outcome.abandoned else ""
         console.print(f"to continue{lost}: [bold]hgm run --resume {target}[/]")
     _print_best(target)
@@ -100,7 +109,9 @@ def run(
         # Abandoned jobs still occupy worker threads, which Python would wait for at exit;
         # their sandboxes die with this process and the resume redoes their work.
         sys.stdout.flush()
-        os._exit(130)
+        os._exit(ExitCode.INTERRUPTED)
+    if outcome.exit_code != ExitCode.FINISHED:
+        raise typer.Exit(outcome.exit_code)
 
 
 def _print_best(run_dir: Path) -> None:

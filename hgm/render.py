@@ -49,7 +49,21 @@ def status(data: dict) -> Panel:
     t.add_row("LLM calls", str(data.get("llm_calls", 0)))
     t.add_row("spent", f"${data['cost_usd']:.4f}")
     t.add_row("best", _status_best(data))
+    for i, session in enumerate(data.get("sessions") or []):
+        t.add_row("sessions" if i == 0 else "", _session_line(session))
     return Panel(t, title=Text(f"hgm · {data['run']}"), expand=False)
+
+
+def _session_line(s: dict) -> Text:
+    """One `hgm run` session: when, how it was started, what it changed, how it ended."""
+    from datetime import datetime
+
+    when = datetime.fromtimestamp(s["started_at"]).strftime("%Y-%m-%d %H:%M")
+    flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in (s.get("overrides") or {}).items())
+    changed = ", ".join(f"{k} {old} → {new}" for k, (old, new) in (s.get("changed") or {}).items())
+    ended = f"{s['stop_kind']}: {s['stop_reason']}" if s.get("stop_kind") else "running, or killed"
+    parts = [f"{when} {s['kind']}", flags, f"changed {changed}" if changed else "", ended]
+    return Text(" · ".join(p for p in parts if p))
 
 
 def _status_best(data: dict) -> Text:

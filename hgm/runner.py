@@ -5,11 +5,12 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
@@ -17,9 +18,13 @@ import numpy as np
 from rich.console import Console
 
 from hgm.config import ConfigError, RunConfig
+from hgm.preflight import preflight, priced_backend
 from hgm.scratch import prefix as scratch_prefix
 from hgm.scratch import reap as reap_scratch
+from hgm.session import STOP_KIND_EXIT, ExitCode, RunPlan, failed_event, start_event, stop_event
 from hgm.types import Task
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -28,10 +33,12 @@ class RunOutcome:
     stop_reason: str
     interrupted: bool
     abandoned: int
+    kind: str = "finished"
+    """The loop's kind of stop: finished, errors or interrupted (see hgm.session.ExitCode)."""
 
-
-def default_out(root: Path = Path("archive")) -> Path:
-    return root / datetime.now().strftime("run-%Y%m%d-%H%M%S")
+    @property
+    def exit_code(self) -> ExitCode:
+        return STOP_KIND_EXIT.get(self.kind, ExitCode.FINISHED)
 
 
 def seed_agent_dir(config: RunConfig) -> Path:
@@ -55,76 +62,170 @@ def _tasks(spec: str) -> list[Task]:
 
 
 def open_or_create(config: RunConfig, out: Path, resume: bool, tasks: list[Task]):
-    """The run's archive: reopened when resuming (tasks must match), else created."""
-    from hgm.archive import Run
+    """The run's archive: reopened when resuming (tasks must match), else created.
+
+    The caller holds the run's driver lock. A run that cannot be opened or made (not a run,
+    a non-empty folder, from a newer hgm) is bad input: ConfigError.
+    """
+    from hgm.archive import ArchiveError, Run
 
     ids = [t.id for t in tasks]
     if resume:
-        run = Run.open(out)
+        try:
+            run = Run.open(out)
+        except ArchiveError as e:
+            raise ConfigError(str(e)) from None
         if run.task_ids != ids:
+            run.close()
             raise ConfigError(
                 f"{out} was run on a different task list than benchmark {config.benchmark!r} "
                 "gives now; resume with the benchmark it was created with"
             )
         return run
     order = np.random.default_rng(config.seed).permutation(len(ids)).tolist()
-    return Run.create(out, seed_agent_dir(config), config=config.model_dump(mode="json"),
-                      task_ids=ids, task_order=order)
+    try:
+        return Run.create(out, seed_agent_dir(config), config=config.model_dump(mode="json"),
+                          task_ids=ids, task_order=order)
+    except ArchiveError as e:
+        raise ConfigError(str(e)) from None
 
 
-def start_run(config: RunConfig, out: Path, *, resume: bool, console: Console) -> RunOutcome:
-    """Run (or resume) evolution as configured, showing live progress on ``console``."""
-    from hgm.display import LiveDisplay
-    from hgm.executor import get_executor
-    from hgm.gateway import Gateway, get_backend
-    from hgm.gateway.limits import GatewayLimits
-    from hgm.jobs import CostLedger, Worker, WorkerSettings
-    from hgm.jobs.evaluation import bounds_from_config
-    from hgm.loop import Limits, run_search
+@dataclass(frozen=True)
+class Parts:
+    """The collaborators a run's specs name, built (and so checked) before anything is written."""
+
+    model: str
+    tasks: list[Task]
+    policy: object
+    backend: object
+    sandbox: object
+
+
+def build_parts(config: RunConfig) -> Parts:
+    """Build policy, model backend, benchmark and sandbox from their specs; ConfigError
+    names the first that is wrong. The caller closes ``sandbox``."""
+    from hgm.gateway import get_backend
     from hgm.sandbox import get_sandbox
     from hgm.search import get_policy
 
     model = config.resolved_model()
-    tasks = _tasks(config.benchmark)
     try:
         policy = get_policy(config.policy)
         backend = get_backend(model)
+        backend = priced_backend(backend, config)  # refuses --max-usd on an unpriced model
+    except (ValueError, ImportError) as e:
+        raise ConfigError(str(e)) from None
+    tasks = _tasks(config.benchmark)
+    try:
         sandbox = get_sandbox(config.sandbox)
     except (ValueError, ImportError) as e:
         raise ConfigError(str(e)) from None
-    run = open_or_create(config, out, resume, tasks)
-    reap_scratch()  # what a driver killed earlier (SIGKILL, a crash) could not clean up
+    return Parts(model, tasks, policy, backend, sandbox)
+
+
+def start_run(plan: RunPlan, *, console: Console) -> RunOutcome:
+    """Run (or resume) evolution as planned, showing live progress on ``console``.
+
+    Everything the specs name is built first, so bad input is refused before the run folder
+    is announced or touched. Then the run's driver lock is taken (RunLocked if another
+    process drives it), the session is recorded as an event, and the search runs.
+    """
+    parts = build_parts(plan.config)
     with ExitStack() as stack:
-        stack.callback(run.close)
-        stack.callback(sandbox.close)
-        sock_dir = Path(tempfile.mkdtemp(prefix=scratch_prefix("gw")))  # unix socket paths must be short
-        stack.callback(shutil.rmtree, sock_dir, True)
-        ledger = CostLedger(run)
-        gateway = Gateway(
-            backend, socket_path=sock_dir / "gateway.sock", recorder=ledger.record,
-            max_usd=config.max_usd, spent_usd=run.totals()["llm_cost_usd"],
-            call_timeout_s=config.call_timeout_s, limits=GatewayLimits(
-                max_body_bytes=config.gateway_max_body_bytes, max_json_depth=config.gateway_max_json_depth,
-                max_connections=config.gateway_max_connections,
-                max_requests_per_token=config.gateway_max_requests_per_token,
-                idle_timeout_s=config.gateway_idle_timeout_s,
-                max_recorded_bytes=config.gateway_max_recorded_bytes, max_tokens=config.gateway_max_tokens,
-            ),
-        )
-        stack.enter_context(gateway)
-        worker = Worker(run, sandbox, gateway, ledger, tasks, WorkerSettings(
-            model=model, agent_max_steps=config.agent_max_steps,
-            eval_time_limit_s=config.eval_time_limit_s,
-            expansion_time_limit_s=config.expansion_time_limit_s,
-            self_check_time_limit_s=config.self_check_time_limit_s,
-            test_time_limit_s=config.test_time_limit_s, memory_mb=config.memory_mb,
-            bounds=bounds_from_config(config),
-        ))
-        executor = get_executor("local", config.workers)
-        stack.callback(executor.shutdown, False)
-        limits = Limits(config.max_evals, config.max_hours, config.max_nodes,
-                        config.max_consecutive_errors, config.max_unproductive_expansions,
-                        sandbox_wait_s=60 * config.sandbox_wait_minutes)
-        with LiveDisplay(console, min_evals=config.final_min_evals) as display:
-            summary = run_search(run, policy, executor, worker, limits, seed=config.seed, on_progress=display)
-    return RunOutcome(out, summary.stop_reason, summary.interrupted, summary.abandoned)
+        stack.callback(parts.sandbox.close)
+        console.print(f"run folder: [bold]{plan.out}[/]")
+        config = plan.config
+        if not any((config.max_evals, config.max_usd, config.max_hours, config.max_nodes)):
+            console.print("[yellow]warning:[/] no budget is set (--max-evals, --max-usd, "
+                          "--max-hours, --max-nodes): the run goes on until Ctrl-C")
+        run = stack.enter_context(_locked_run(plan, parts.tasks))
+        run.log_event(*start_event(plan))
+        if plan.resume and plan.changed:
+            run.update_config(config.model_dump(mode="json"))
+        reap_sweep()
+        try:
+            summary = _search(run, config, parts, stack, console)
+        except BaseException as e:  # a preflight refusal, a crash: the session still says why
+            run.log_event("stopped", failed_event(e))
+            raise
+        run.log_event("stopped", stop_event(summary.stop_reason, summary.kind, summary.abandoned))
+    return RunOutcome(plan.out, summary.stop_reason, summary.interrupted, summary.abandoned,
+                      summary.kind)
+
+
+@contextmanager
+def _locked_run(plan: RunPlan, tasks: list[Task]) -> Iterator:
+    """The open run, its driver lock held, both released when the block ends."""
+    from hgm.archive.lock import LOCK, driver_lock
+
+    made = not plan.out.exists()
+    if plan.resume and not plan.out.is_dir():
+        raise ConfigError(f"{plan.out} is not a run folder")
+    if not plan.resume:
+        if not made and (not plan.out.is_dir() or any(p.name != LOCK for p in plan.out.iterdir())):
+            raise ConfigError(f"cannot create a run at {plan.out}: it exists and is not empty")
+        plan.out.mkdir(parents=True, exist_ok=True)
+    with driver_lock(plan.out):
+        try:
+            run = open_or_create(plan.config, plan.out, plan.resume, tasks)
+        except ConfigError:
+            if made:  # a run that could not be made leaves no folder behind
+                shutil.rmtree(plan.out, ignore_errors=True)
+            raise
+        try:
+            yield run
+        finally:
+            run.close()
+
+
+def reap_sweep() -> None:
+    """Remove scratch folders that killed drivers left; never fails the run."""
+    try:
+        reap_scratch()
+    except Exception as e:  # housekeeping only
+        log.warning("the scratch sweep failed: %s", e)
+
+
+def _search(run, config: RunConfig, parts: Parts, stack: ExitStack, console: Console):
+    from hgm.display import LiveDisplay
+    from hgm.executor import get_executor
+    from hgm.gateway import Gateway
+    from hgm.gateway.limits import GatewayLimits
+    from hgm.jobs import CostLedger, Worker, WorkerSettings
+    from hgm.jobs.evaluation import bounds_from_config
+    from hgm.loop import Limits, run_search
+
+    sock_dir = Path(tempfile.mkdtemp(prefix=scratch_prefix("gw")))  # unix socket paths must be short
+    stack.callback(shutil.rmtree, sock_dir, True)
+    ledger = CostLedger(run)
+    gateway = Gateway(
+        parts.backend, socket_path=sock_dir / "gateway.sock", recorder=ledger.record,
+        max_usd=config.max_usd, spent_usd=run.totals()["llm_cost_usd"],
+        call_timeout_s=config.call_timeout_s, limits=GatewayLimits(
+            max_body_bytes=config.gateway_max_body_bytes, max_json_depth=config.gateway_max_json_depth,
+            max_connections=config.gateway_max_connections,
+            max_requests_per_token=config.gateway_max_requests_per_token,
+            idle_timeout_s=config.gateway_idle_timeout_s,
+            max_recorded_bytes=config.gateway_max_recorded_bytes, max_tokens=config.gateway_max_tokens,
+        ),
+    )
+    stack.enter_context(gateway)
+    # Before the first decision: a run that cannot work stops here, having spent nothing.
+    preflight(gateway, parts.sandbox, parts.tasks, probe_model=not parts.model.startswith("scripted:"))
+    worker = Worker(run, parts.sandbox, gateway, ledger, parts.tasks, WorkerSettings(
+        model=parts.model, agent_max_steps=config.agent_max_steps,
+        eval_time_limit_s=config.eval_time_limit_s,
+        expansion_time_limit_s=config.expansion_time_limit_s,
+        self_check_time_limit_s=config.self_check_time_limit_s,
+        test_time_limit_s=config.test_time_limit_s, memory_mb=config.memory_mb,
+        bounds=bounds_from_config(config),
+    ))
+    executor = get_executor("local", config.workers)
+    stack.callback(executor.shutdown, False)
+    limits = Limits(config.max_evals, config.max_hours, config.max_nodes,
+                    config.max_consecutive_errors, config.max_unproductive_expansions,
+                    sandbox_wait_s=60 * config.sandbox_wait_minutes,
+                    max_error_retries=config.max_error_retries)
+    with LiveDisplay(console, min_evals=config.final_min_evals) as display:
+        return run_search(run, parts.policy, executor, worker, limits, seed=config.seed,
+                          on_progress=display)

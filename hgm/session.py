@@ -135,6 +135,14 @@ def stop_event(reason: str, kind: str, abandoned: int) -> dict:
     return {"reason": reason, "kind": kind, "exit_code": int(code), "abandoned": abandoned}
 
 
+def failed_event(error: BaseException) -> dict:
+    """The ``stopped`` event of a session that ended in an exception (a preflight check
+    that failed, a crash): its first line, kind ``failed``."""
+    text = str(error).strip().splitlines()
+    reason = f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+    return {"reason": reason, "kind": "failed", "exit_code": None, "abandoned": 0}
+
+
 SESSION_EVENTS = ("started", "resumed", "stopped")
 """The event kinds :func:`sessions` reads."""
 

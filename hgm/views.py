@@ -12,6 +12,7 @@ import numpy as np
 
 from hgm.archive import ArchiveError, Run
 from hgm.search.final import FinalChoice, PassRates, clade_pass_rate, final_agent
+from hgm.session import SESSION_EVENTS, sessions
 from hgm.types import Node
 
 DEFAULT_FINAL_MIN_EVALS = 5
@@ -121,6 +122,8 @@ def run_status(run: Run) -> dict:
         "best": _choice_summary(choice) if qualified else None,
         "best_candidate": _choice_summary(choice) if choice is not None and not qualified else None,
         "final_min_evals": need,
+        # -- sessions (hgm run / --resume), from their events: see hgm.session ------------
+        "sessions": sessions(run.events(SESSION_EVENTS)),
     }
 
 

@@ -104,7 +104,7 @@ def test_run_without_a_model_explains_how_to_name_one(tmp_path):
         [sys.executable, "-m", "hgm.cli", "run", "--out", str(tmp_path / "r")],
         capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"},
     )
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # bad input
     assert "--model openai/gpt-5-mini" in proc.stderr
     assert not (tmp_path / "r").exists()
 
@@ -113,7 +113,7 @@ def test_run_with_a_bad_config_names_the_field(tmp_path):
     config = tmp_path / "run.yaml"
     config.write_text("workers: many\n")
     proc = _hgm("run", "--config", config, "--model", "scripted:demo")
-    assert proc.returncode == 1 and "'workers'" in proc.stderr
+    assert proc.returncode == 2 and "'workers'" in proc.stderr
 
 
 def test_simulate_json_contract():
@@ -143,7 +143,7 @@ def test_run_on_a_broken_benchmark_names_the_file_and_creates_nothing(tmp_path):
     (task / "task.toml").write_text('id = "t1"\ninstructions = "x"\n')  # no test_command
     proc = _hgm("run", "--model", "scripted:demo", "--benchmark", f"dir:{tmp_path / 'bench'}",
                 "--max-evals", 1, "--out", tmp_path / "run")
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert "task.toml" in proc.stderr and "test_command" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "run").exists()
@@ -151,7 +151,7 @@ def test_run_on_a_broken_benchmark_names_the_file_and_creates_nothing(tmp_path):
 
 def test_resume_of_a_folder_that_is_not_a_run_is_refused(tmp_path):
     proc = _hgm("run", "--resume", tmp_path)
-    assert proc.returncode == 1 and "not a run folder" in proc.stderr
+    assert proc.returncode == 2 and "not a run folder" in proc.stderr
 
 
 def test_doctor_reports_every_prerequisite_with_a_fix():
@@ -167,3 +167,14 @@ def test_sandbox_build_reuses_an_unchanged_recipe():
     first = json.loads(_hgm("sandbox", "build", "--json").stdout)
     again = json.loads(_hgm("sandbox", "build", "--json").stdout)
     assert again == {"tag": first["tag"], "route": "reused", "seconds": again["seconds"]}
+
+
+def test_every_exit_code_of_run_is_documented_in_the_readme_and_the_help():
+    from hgm.session import ExitCode
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("## Exit codes", 1)[1]
+    help_text = " ".join(_hgm("run", "--help").stdout.split())
+    for code in ExitCode:
+        assert f"| {code.value} |" in section, f"README's exit codes lack {code.value}"
+        assert f" {code.value} " in help_text, f"hgm run --help lacks exit code {code.value}"

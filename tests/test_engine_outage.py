@@ -141,7 +141,7 @@ def test_the_run_stops_with_a_clear_message_and_resumes_once_the_engine_is_back(
     _wait_for(lambda: _evaluations(db) >= 3, "the first evaluations")
     engine.stop()
     output, _ = proc.communicate(timeout=300)
-    assert proc.returncode == 0, output
+    assert proc.returncode == 3, output  # README "Exit codes": stopped on errors
     assert "the sandbox has been unavailable" in output and f"hgm run --resume {out}" in output
     assert output.count("the Docker engine does not answer (") <= 3  # said once, not per container
     assert [k for k, _ in _events(db)][-2:] == ["sandbox_unavailable", "sandbox_gave_up"]

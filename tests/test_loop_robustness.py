@@ -71,7 +71,7 @@ def test_a_failing_model_is_an_infrastructure_error_and_stops_the_run(tmp_path):
     out = tmp_path / "run"
     proc = _hgm("run", "--config", config, "--model", f"scripted:{script}", "--benchmark", TASKS,
                 "--sandbox", "local", "--max-evals", 10, "--workers", 1, "--out", out)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.returncode == 3, proc.stdout + proc.stderr  # README "Exit codes": stopped on errors
     assert "3 evaluations in a row failed in the infrastructure" in proc.stdout
     evals = Run.open(out, readonly=True).evaluations()
     assert [e.outcome for e in evals] == [Outcome.ERROR] * 3  # never counted as the agent's failure
@@ -108,7 +108,7 @@ def test_ctrl_c_records_work_in_flight_and_says_how_to_resume(tmp_path):
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 0, stdout + stderr
+    assert proc.returncode == 130, stdout + stderr  # README "Exit codes": interrupted
     assert "interrupted" in stdout and f"hgm run --resume {out}" in stdout.replace("\n", "")
     assert check_run(out) == []
     judged = [e for e in Run.open(out, readonly=True).evaluations() if e.outcome is not Outcome.ERROR]
