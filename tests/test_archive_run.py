@@ -448,3 +448,31 @@ def test_a_commit_prepared_off_the_driver_thread_is_recorded_as_the_child(archiv
     assert check_run(archive_run.path) == []
     with pytest.raises(ValueError, match="exactly one"):
         archive_run.add_node(0, tree, commit=sha, kind=NodeKind.EDIT, proposal="both")
+
+
+@pytest.mark.parametrize("text, says", [("a: [1\n", "not valid YAML"), ("- a\n- b\n", "expected a mapping")])
+def test_open_of_a_run_whose_config_is_not_a_mapping_is_one_line(archive_run: Run, text, says):
+    path = archive_run.path
+    archive_run.close()
+    (path / "config.yaml").write_text(text)
+    for readonly in (True, False):
+        with pytest.raises(ArchiveError) as caught:
+            Run.open(path, readonly=readonly)
+        assert says in str(caught.value) and len(str(caught.value).splitlines()) == 1
+
+
+def test_update_config_is_what_the_next_open_reads(archive_run: Run):
+    archive_run.update_config({"model": "scripted:demo", "max_evals": 60})
+    path = archive_run.path
+    archive_run.close()
+    with Run.open(path, readonly=True) as again:
+        assert again.config == {"model": "scripted:demo", "max_evals": 60}
+
+
+def test_a_run_is_made_in_a_folder_that_holds_only_its_driver_lock(tmp_path: Path, archive_seed: Path):
+    from hgm.archive.lock import LOCK, driver_lock
+
+    (tmp_path / "run").mkdir()
+    with driver_lock(tmp_path / "run"):
+        Run.create(tmp_path / "run", archive_seed, config={}, task_ids=["t0"]).close()
+    assert check_run(tmp_path / "run") == [] and (tmp_path / "run" / LOCK).exists()
