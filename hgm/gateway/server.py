@@ -332,6 +332,7 @@ class Gateway:
                 scope, {"invalid_body": text}, f"BadRequest: {e}", start, agent_error=True
             )
             return _error(400, f"invalid request: {e}", "invalid_request_error")
+        del raw  # the parsed body is kept for the record; the bytes need not be, during the call
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(self._max_concurrency)
         try:

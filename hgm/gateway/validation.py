@@ -70,6 +70,9 @@ _MESSAGE_KEYS = {
 }
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 _MAX_TOOLS = 256
+# Breadth caps, so that a body under the size cap cannot parse into millions of objects.
+_MAX_MESSAGES = 10_000
+_MAX_PARTS = 1_000
 _MAX_STOP = 4
 _MAX_SHORT_TEXT = 256
 _SEED_BOUND = 2**63
@@ -240,6 +243,8 @@ def _tool_choice(value: Any, path: str) -> None:
 def _messages(value: Any, path: str) -> None:
     if not isinstance(value, list) or not value:
         raise _fail(path, "is required and must be a non-empty list")
+    if len(value) > _MAX_MESSAGES:
+        raise _fail(path, f"has more than {_MAX_MESSAGES} messages")
     for i, message in enumerate(value):
         _message(message, f"{path}[{i}]")
 
@@ -278,8 +283,8 @@ def _message(message: Any, path: str) -> None:
 def _content(content: Any, path: str) -> None:
     if isinstance(content, str):
         return
-    if not isinstance(content, list):
-        raise _fail(path, "must be a string or a list of content parts")
+    if not isinstance(content, list) or len(content) > _MAX_PARTS:
+        raise _fail(path, f"must be a string or a list of up to {_MAX_PARTS} content parts")
     for i, part in enumerate(content):
         _content_part(part, f"{path}[{i}]")
 
@@ -312,8 +317,8 @@ def _content_part(part: Any, path: str) -> None:
 
 
 def _tool_calls(value: Any, path: str) -> None:
-    if not isinstance(value, list):
-        raise _fail(path, "must be a list of tool calls")
+    if not isinstance(value, list) or len(value) > _MAX_PARTS:
+        raise _fail(path, f"must be a list of up to {_MAX_PARTS} tool calls")
     for i, call in enumerate(value):
         where = f"{path}[{i}]"
         _object(call, where, {"id", "type", "function", "index"}, ("id", "function"))
