@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from hgm.jobs.expected_tests import expected_tests
 from hgm.jobs.files import (
     TreeLimits,
     TreeTooLarge,
@@ -26,7 +27,7 @@ from hgm.jobs.files import (
     remove_tree,
     trees_equal,
 )
-from hgm.jobs.verdict import RUNNER, expected_tests, judge, parse_test_command
+from hgm.jobs.verdict import RUNNER, judge, parse_test_command
 from hgm.sandbox import RunResult
 from hgm.types import Outcome
 
@@ -292,6 +293,9 @@ def test_a_verdict_file_without_the_runs_nonce_or_with_fewer_tests_is_a_fail(tmp
     (out / "verdict.json").write_text(json.dumps(fewer))
     verdict = judge(ok, out, expected, "n")
     assert (verdict.outcome, verdict.reason) == (Outcome.FAIL, "1 expected test(s) did not run or pass: test_x.T.test_b")
+    # with -k the command selects tests by a pattern the ids cannot follow: what ran decides
+    selected = parse_test_command("python -m unittest discover -s tests_hidden -k test_a")
+    assert judge(ok, out, expected_tests(selected, ws / "tests_hidden", "tests_hidden", ws), "n").outcome is Outcome.PASS
     shutil.rmtree(out)
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hgm.bench import hidden_tests_dir, inject_hidden_tests
+from hgm.jobs.expected_tests import expected_tests
 from hgm.jobs.files import (
     TreeLimits,
     TreeTooLarge,
@@ -37,7 +38,6 @@ from hgm.jobs.verdict import (
     TESTS_FAILED,
     Verdict,
     exit_code_verdict,
-    expected_tests,
     judge,
     parse_test_command,
 )
