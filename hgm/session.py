@@ -82,10 +82,10 @@ def plan_run(
         config = load_config(config_file, given, cwd=cwd)
         # The model is frozen as resolved (HGM_MODEL included): a resume uses the same one.
         config = config.model_copy(update={"model": config.resolved_model()})
-        return RunPlan(config, cwd / (out or default_out()), False, given)
+        return RunPlan(config, _under(cwd, out or default_out()), False, given)
     if out is not None or config_file is not None:
         raise ConfigError("--resume continues a run with its own config; drop --out and --config")
-    folder = cwd / resume
+    folder = _under(cwd, resume)
     if not (folder / "config.yaml").is_file():
         raise ConfigError(f"{folder} is not a run folder (no config.yaml)")
     frozen = read_config_file(folder / "config.yaml")
@@ -170,6 +170,10 @@ def sessions(events: list[dict]) -> list[dict]:
             found[-1].update(stop_reason=data.get("reason"), stop_kind=data.get("kind"),
                              exit_code=data.get("exit_code"), stopped_at=event["created_at"])
     return found
+
+
+def _under(cwd: Path, path: Path) -> Path:
+    return Path(os.path.normpath(cwd / Path(path).expanduser()))
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
