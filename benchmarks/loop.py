@@ -33,7 +33,7 @@ from hgm.gateway import Gateway, get_backend
 from hgm.jobs import Charge, CostLedger, Started, Worker, WorkerSettings
 from hgm.jobs.evaluation import EvalResult
 from hgm.jobs.expansion import ExpansionResult
-from hgm.loop import Limits, _dispatch, _record, run_search
+from hgm.loop import Limits, Search, run_search
 from hgm.sandbox import get_sandbox
 from hgm.search import get_policy
 from hgm.types import Outcome, Task
@@ -115,15 +115,23 @@ def measure_overhead(n_evals: int, sandbox_spec: str) -> dict:
     }
 
 
+class NoGateway:
+    """What the loop reads of a gateway, for jobs that make no LLM calls."""
+
+    spent_usd, max_usd, budget_exhausted = 0.0, None, False
+
+
 class SleepWorker:
     """Jobs that only take time: durations drawn per job from a seeded lognormal."""
+
+    sandbox = None  # no sandbox that could become unavailable
 
     def __init__(self, run: Run, seed: int, tree: Path):
         self.run, self.tree = run, tree
         self.rng = np.random.default_rng(seed)
         self.busy_s = 0.0
         self._lock = threading.Lock()
-        self.gateway = type("NoGateway", (), {"spent_usd": 0.0, "budget_exhausted": False})()
+        self.gateway = NoGateway()
 
     def begin(self, kind, node, task, now):
         return Started(kind, node, task, "", f"{kind}-{node}-{task}-{now}", now)
@@ -162,18 +170,15 @@ class SleepWorker:
 
 def _generational(run, policy, executor, worker, n_jobs: int) -> None:
     """Start one job per worker, wait for all of them, record, repeat."""
-    stats = run.tree_stats()
-    rng = np.random.default_rng(0)
-    state = {"consecutive_errors": 0, "unproductive": 0}
-    progress = type("P", (), {"last": "", "errors": 0})()
+    search = Search(run, policy, executor, worker, Limits())
     started = 0
     while started < n_jobs:
-        in_flight = {}
-        _dispatch(stats, policy, rng, executor, worker, run, in_flight, Limits(), time.monotonic)
-        started += len(in_flight)
-        wait(list(in_flight), return_when=ALL_COMPLETED)
-        for future, pending in in_flight.items():
-            _record(run, stats, worker, pending, future, state, progress)
+        search.dispatch()
+        started += len(search.in_flight)
+        wait(list(search.in_flight), return_when=ALL_COMPLETED)
+        while search.in_flight:
+            future, pending = search.in_flight.popitem()
+            search.record(pending, future)
 
 
 def measure_utilization(n_jobs: int, workers: int = 4) -> dict:

@@ -61,6 +61,7 @@ class RunConfig(BaseModel):
     call_timeout_s: float = Field(300, gt=0, description="Time limit of one LLM call, retries not included.")
     max_consecutive_errors: int = Field(10, ge=1, description="Stop the run when this many evaluations in a row end in an infrastructure error.")
     max_unproductive_expansions: int = Field(25, ge=1, description="Stop the run when this many expansions in a row produced no valid child (a broken model or agent, not bad luck).")
+    max_error_retries: int = Field(2, ge=0, description="How often an evaluation that ended in an infrastructure error is retried on the same node and task; if it errors once more there it is recorded as a fail (\"error repeated N times: ...\"), so an agent cannot hide its failures as errors. Errors while the sandbox is unavailable do not count.")
     sandbox_wait_minutes: float = Field(10.0, ge=0, description="When the sandbox becomes unavailable mid-run (a stopped Docker engine), wait this long for it to come back, starting no new work, before the run stops (it can be resumed).")
     final_min_evals: int = Field(5, ge=1, description="The final agent must have at least this many evaluations (best-belief rule).")
     # The LLM gateway's bounds on what a sandboxed agent can send it (docs/security.md, "The gateway").

@@ -5,6 +5,10 @@ task never holds the others back. Results are recorded by this thread only, one 
 transaction each, and only then folded into the statistics the policy sees — so every
 decision rests on durable results, and a run killed at any instant resumes without losing or
 double-counting anything (work that was in flight is simply redone).
+
+:class:`Search` holds one search's state. Its two seams are :meth:`Search.start` (what is
+dispatched: one policy action becomes one job on the executor) and :meth:`Search.record`
+(what is recorded: one finished job becomes one archive transaction, then statistics).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import signal
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
@@ -28,6 +33,10 @@ from hgm.jobs.evaluation import EvalResult
 from hgm.jobs.expansion import ExpansionResult, InfrastructureError
 from hgm.search import Evaluate, Expand, Policy, Stop, TreeStats, Wait
 from hgm.types import NodeKind, NodeStatus, Outcome
+
+OUTAGE_MARK = " [during a sandbox outage]"
+"""Appended to the reason of an error recorded while the sandbox was unavailable: such an
+error is the outage's, and never counts toward the repeated-error bound (also on resume)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,9 @@ class Limits:
     """How long to wait for an unavailable sandbox (a stopped Docker engine) to come back."""
     sandbox_poll_s: float = 2.0
     """How often to ask it while waiting."""
+    max_error_retries: int = 2
+    """How often an evaluation that ended in ``error`` is retried on the same node and task;
+    the next error there is recorded as a ``fail`` ("error repeated N times: ...")."""
 
 
 @dataclass
@@ -60,11 +72,39 @@ class Progress:
     waiting: str | None = None
 
 
+FINISHED, ERRORS, INTERRUPTED = "finished", "errors", "interrupted"
+"""Kinds of stop: within the budget or by the policy; on repeated errors; by Ctrl-C."""
+
+
+@dataclass(frozen=True)
+class Halt:
+    """Why the loop stops starting new work, and which kind of stop that is."""
+
+    reason: str
+    kind: str = FINISHED
+
+
 @dataclass(frozen=True)
 class SearchSummary:
     stop_reason: str
     interrupted: bool
     abandoned: int
+    kind: str = FINISHED
+    """``finished`` (a budget or the policy), ``errors`` (stopped on repeated failures of the
+    infrastructure, the model or the sandbox) or ``interrupted`` (Ctrl-C)."""
+
+
+@dataclass
+class Streaks:
+    """Failures in a row that stop the run when too long (a broken model, sandbox, agent)."""
+
+    errors: int = 0
+    last_error: str = ""
+    unproductive: int = 0
+    last_unproductive: str = ""
+
+    def reset(self) -> None:
+        self.errors = self.unproductive = 0
 
 
 def run_search(
@@ -79,48 +119,254 @@ def run_search(
     clock: Callable[[], float] = time.monotonic,
 ) -> SearchSummary:
     """Grow the run's tree until a limit is reached, the policy stops, or Ctrl-C."""
-    stats = run.tree_stats()
-    rng = np.random.default_rng([seed, stats.n_nodes, len(run.evaluations())])
-    progress = Progress(stats=stats, workers=executor.workers, started=clock())
-    in_flight: dict[Future, Started] = {}
-    state = {"consecutive_errors": 0, "unproductive": 0}
-    outage = Outage(worker.sandbox, limits, clock)
-    stop_reason: str | None = None
-    started = clock()
+    search = Search(run, policy, executor, worker, limits, seed=seed, clock=clock)
     with Interrupts() as interrupts:
         while True:
             if interrupts.count >= 2:  # Ctrl-C twice: leave in-flight work to the resume
-                for pending in in_flight.values():
-                    worker.end(pending.token, pending.ref)
-                return SearchSummary("interrupted", True, len(in_flight))
-            if interrupts.count == 1 and stop_reason is None:
-                stop_reason = (f"interrupted: finishing {len(in_flight)} jobs in flight "
-                               "(Ctrl-C again to leave them to the resume)")
-            if stop_reason is None and outage.reason is not None:
-                stop_reason = outage.check(run, state)
-            # During an outage the errors are the outage's, not a sign to give up on the run.
-            errors_count = outage.reason is None
-            stop_reason = stop_reason or _limit_reached(stats, limits, worker, state, started, clock,
-                                                        errors_count)
-            if stop_reason is None and outage.reason is None:
-                stop_reason = _dispatch(stats, policy, rng, executor, worker, run, in_flight, limits, clock,
-                                        started)
-            progress.busy, progress.stopping = len(in_flight), stop_reason
-            progress.waiting = outage.describe() if stop_reason is None else None
-            progress.spent_usd = worker.gateway.spent_usd
-            on_progress(progress)
-            if not in_flight:
-                if stop_reason is None and outage.reason is not None:
+                return search.abandon()
+            search.advance(interrupted=interrupts.count == 1)
+            on_progress(search.report())
+            if not search.in_flight:
+                if search.halt is None and search.outage.reason is not None:
                     time.sleep(min(0.25, limits.sandbox_poll_s))
                     continue
                 break
-            done, _ = wait(list(in_flight), timeout=0.25, return_when=FIRST_COMPLETED)
-            for future in done:
-                if _record(run, stats, worker, in_flight.pop(future), future, state, progress):
-                    outage.suspect(run)
+            search.collect(timeout=0.25)
     if interrupts.count:
-        return SearchSummary("interrupted", True, 0)
-    return SearchSummary(stop_reason or "done", False, 0)
+        return SearchSummary("interrupted", True, 0, INTERRUPTED)
+    halt = search.halt or Halt("done")
+    return SearchSummary(halt.reason, False, 0, halt.kind)
+
+
+class Search:
+    """One search over a run: its collaborators, statistics, work in flight and counters.
+
+    :meth:`advance` decides whether to stop and otherwise fills every free worker
+    (:meth:`dispatch`, one :meth:`start` per policy action); :meth:`collect` waits for
+    finished jobs and :meth:`record`\\ s each.
+    """
+
+    def __init__(self, run: Run, policy: Policy, executor: Executor, worker: Worker, limits: Limits,
+                 *, seed: int = 0, clock: Callable[[], float] = time.monotonic):
+        self.run, self.policy, self.executor, self.worker = run, policy, executor, worker
+        self.limits, self.clock = limits, clock
+        self.stats = run.tree_stats()
+        evaluations = run.evaluations()
+        self.rng = np.random.default_rng([seed, self.stats.n_nodes, len(evaluations)])
+        self.started = clock()
+        self.progress = Progress(stats=self.stats, workers=executor.workers, started=self.started)
+        self.in_flight: dict[Future, Started] = {}
+        self.streaks = Streaks()
+        self.repeats = ErrorRepeats.from_records(evaluations)
+        self.outage = Outage(getattr(worker.sandbox, "unavailable", None), limits, clock)
+        self.halt: Halt | None = None
+
+    # -- deciding -------------------------------------------------------------------------
+    def advance(self, interrupted: bool = False) -> None:
+        """Settle whether the run stops; if not, start work on every free worker."""
+        if interrupted and self.halt is None:
+            self.halt = Halt(f"interrupted: finishing {len(self.in_flight)} jobs in flight "
+                             "(Ctrl-C again to leave them to the resume)", INTERRUPTED)
+        if self.halt is None and self.outage.reason is not None:
+            reason = self.outage.check(self.run, self.streaks)
+            self.halt = Halt(reason, ERRORS) if reason else None
+        self.halt = self.halt or self.limit_reached()
+        if self.halt is None and self.outage.reason is None:
+            self.halt = self.dispatch()
+
+    def limit_reached(self) -> Halt | None:
+        """The limit that stops the run now, if any."""
+        limits, stats, gateway = self.limits, self.stats, self.worker.gateway
+        if limits.max_evals is not None and stats.evals_done >= limits.max_evals:
+            return Halt(f"reached --max-evals {limits.max_evals}")
+        if gateway.budget_exhausted:
+            return Halt(f"reached the dollar budget (${gateway.spent_usd:.4f} spent)")
+        if limits.max_hours is not None and self.clock() - self.started >= limits.max_hours * 3600:
+            return Halt(f"reached --max-hours {limits.max_hours}")
+        if self.outage.reason is not None:
+            return None  # during an outage the errors are the outage's, no sign to give up
+        s = self.streaks
+        if s.errors >= limits.max_consecutive_errors:
+            return Halt(f"{s.errors} evaluations in a row failed in the infrastructure "
+                        f"(last: {s.last_error}); fix it and resume", ERRORS)
+        if s.unproductive >= limits.max_unproductive_expansions:
+            return Halt(f"{s.unproductive} expansions in a row produced no valid child "
+                        f"(last: {s.last_unproductive}); check the model and the agent, then resume",
+                        ERRORS)
+        return None
+
+    def tell_budget(self) -> None:
+        """Let the policy see how much of the run's budget is spent, and evaluations left.
+
+        ``budget_fraction`` is the largest fraction spent of the budgets set (evaluations,
+        dollars, hours; 0 with none), ``evals_left`` what ``--max-evals`` still allows.
+        """
+        stats, limits, gateway = self.stats, self.limits, self.worker.gateway
+        spent = []
+        if limits.max_evals is not None:
+            spent.append(stats.evals_done / max(limits.max_evals, 1))
+            stats.evals_left = max(limits.max_evals - stats.evals_done - stats.evals_in_flight, 0)
+        if gateway.max_usd:
+            spent.append(gateway.spent_usd / gateway.max_usd)
+        if limits.max_hours:
+            spent.append((self.clock() - self.started) / (limits.max_hours * 3600))
+        stats.budget_fraction = min(max(spent, default=0.0), 1.0)
+
+    # -- dispatching ------------------------------------------------------------------------
+    def dispatch(self) -> Halt | None:
+        """Start work until every worker is busy; returns a halt if the run should end."""
+        while len(self.in_flight) < self.executor.workers:
+            self.tell_budget()
+            action = self.policy.decide(self.stats.snapshot(), self.rng)
+            if isinstance(action, Wait):
+                return None
+            if isinstance(action, Stop):
+                return Halt(f"the policy stopped: {action.reason}")
+            if not isinstance(action, Evaluate | Expand):  # pragma: no cover - not an Action
+                raise TypeError(f"policy {self.policy.name} returned {action!r}")
+            if isinstance(action, Evaluate) and self._evals_all_started():
+                return None  # the last evaluations are in flight
+            if isinstance(action, Expand) and self._nodes_all_started():
+                return Halt(f"reached --max-nodes {self.limits.max_nodes}")
+            future, pending = self.start(action)
+            self.in_flight[future] = pending
+        return None
+
+    def _evals_all_started(self) -> bool:
+        cap, s = self.limits.max_evals, self.stats
+        return cap is not None and s.evals_done + s.evals_in_flight >= cap
+
+    def _nodes_all_started(self) -> bool:
+        cap, s = self.limits.max_nodes, self.stats
+        return cap is not None and s.n_nodes + s.pending_expansions >= cap
+
+    def start(self, action: Evaluate | Expand) -> tuple[Future, Started]:
+        """Turn one policy action into a job on the executor (the dispatch seam)."""
+        worker, now = self.worker, self.clock()
+        if isinstance(action, Evaluate):
+            task = self.stats.take_task(action.node, action.task)
+            pending = worker.begin("evaluation", action.node, task, now)
+            return self.executor.submit(worker.evaluation_job(pending.node, task, pending.token)), pending
+        self.stats.start_expansion(action.node)
+        pending = worker.begin("expansion", action.node, None, now)
+        failure = worker.pick_failure(action.node, self.rng)
+        return self.executor.submit(worker.expansion_job(action.node, failure, pending.token, pending.ref)), pending
+
+    # -- recording --------------------------------------------------------------------------
+    def collect(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for jobs to finish, and record those that did."""
+        done, _ = wait(list(self.in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
+        for future in done:
+            if self.record(self.in_flight.pop(future), future):
+                self.outage.suspect(self.run)
+
+    def record(self, pending: Started, future: Future) -> bool:
+        """Make one finished job durable, then let the policy see it (the record seam).
+
+        Returns True when the job failed for a reason outside the agent's control (an
+        evaluation recorded as ``error``, an expansion that produced no child)."""
+        charge = self.worker.end(pending.token, pending.ref)
+        try:
+            result = future.result()
+            failure = None
+        except InfrastructureError as e:  # expected, and explained by its message
+            result, failure = None, str(e)
+        except Exception as e:  # a job's own failure is recorded, never fatal to the loop
+            result = None
+            failure = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}"
+        if pending.kind == "evaluation":
+            return self._record_evaluation(pending, result, failure, charge)
+        return self._record_expansion(pending, result, failure, charge.cost_usd)
+
+    def _judge(self, pending: Started, result: EvalResult | None, failure: str | None,
+               charge: Charge) -> tuple[EvalResult, bool]:
+        """What to record, and whether the infrastructure failed (an error, or one repeated
+        so often that it is recorded as a fail: :class:`ErrorRepeats`)."""
+        if result is None:
+            result = EvalResult(Outcome.ERROR, 0.0, b"", "", reason=f"harness error: {failure}")
+        elif result.outcome is Outcome.FAIL and charge.model_errors:
+            # The model let the agent down (provider errors, timeouts): not the agent's failure.
+            result = dataclasses.replace(
+                result, outcome=Outcome.ERROR,
+                reason=f"the model failed during the evaluation: {charge.model_errors[0]}",
+            )
+        if result.outcome is not Outcome.ERROR:
+            return result, False
+        self.outage.suspect(self.run)  # before judging: an outage's errors are never the agent's
+        if self.outage.reason is not None:
+            return dataclasses.replace(result, reason=(result.reason or "error") + OUTAGE_MARK), True
+        return self.repeats.judge(pending.node, pending.task, result, self.limits.max_error_retries), True
+
+    def _record_evaluation(self, pending: Started, result: EvalResult | None, failure: str | None,
+                           charge: Charge) -> bool:
+        result, infrastructure = self._judge(pending, result, failure, charge)
+        self.run.record_evaluation(
+            pending.node, pending.task, result.outcome, duration_s=result.duration_s,
+            cost_usd=charge.cost_usd, trajectory=result.trajectory, test_log=result.test_log,
+            reason=result.reason, ref=pending.ref,
+        )
+        self.stats.record_eval(pending.node, pending.task, result.outcome)
+        if infrastructure:  # a repeated error still says the infrastructure may be broken
+            self.streaks.errors += 1
+            self.streaks.last_error = (result.reason or "unknown").splitlines()[0]
+            self.progress.errors += 1
+        else:
+            self.streaks.errors = 0
+        task_id = self.run.task_ids[pending.task]
+        self.progress.last = f"node {pending.node} on {task_id}: {result.outcome}"
+        return result.outcome is Outcome.ERROR
+
+    def _record_expansion(self, pending: Started, result: ExpansionResult | None, failure: str | None,
+                          cost: float) -> bool:
+        statement = result.problem_statement if result else ""
+        if result is None or (result.tree is None and result.commit is None):
+            self.stats.end_expansion(pending.node, failed=True)
+            reason = failure or (result.reason if result else "unknown")
+            self.run.record_failed_expansion(pending.node, problem_statement=statement, reason=reason,
+                                             cost_usd=cost)
+            self.progress.last = f"expansion of node {pending.node} failed: {reason.splitlines()[0]}"
+            self._unproductive(reason)
+            return True
+        self.stats.end_expansion(pending.node)
+        try:
+            status = NodeStatus.VALID if result.valid else NodeStatus.INVALID
+            node = self.run.add_node(
+                pending.node, result.tree, commit=result.commit, kind=NodeKind.EDIT,
+                proposal=statement, status=status, reason=result.reason, cost_usd=cost,
+                expansion={"problem_statement": statement, "cost_usd": cost, "reason": result.reason,
+                           "started_at": pending.started_at},
+            )
+        finally:
+            if result.tree is not None:
+                shutil.rmtree(result.tree, ignore_errors=True)
+        child = self.stats.add_node(pending.node, valid=result.valid)
+        if child != node.id:  # pragma: no cover - the archive and the statistics disagree
+            raise RuntimeError(f"node id mismatch: archive {node.id}, statistics {child}")
+        self.progress.last = f"node {node.id} ({status}) from node {pending.node}"
+        if result.valid:
+            self.streaks.unproductive = 0
+        else:
+            self._unproductive(result.reason or "invalid child")
+        return False
+
+    def _unproductive(self, reason: str) -> None:
+        self.streaks.unproductive += 1
+        self.streaks.last_unproductive = reason.splitlines()[0]
+
+    # -- reporting and leaving ----------------------------------------------------------------
+    def report(self) -> Progress:
+        """The progress as of now, for the live display."""
+        p = self.progress
+        p.busy, p.stopping = len(self.in_flight), self.halt.reason if self.halt else None
+        p.waiting = self.outage.describe() if self.halt is None else None
+        p.spent_usd = self.worker.gateway.spent_usd
+        return p
+
+    def abandon(self) -> SearchSummary:
+        """Leave the jobs in flight unrecorded (a resume redoes them) and revoke their tokens."""
+        for pending in self.in_flight.values():
+            self.worker.end(pending.token, pending.ref)
+        return SearchSummary("interrupted", True, len(self.in_flight), INTERRUPTED)
 
 
 class Outage:
@@ -134,8 +380,8 @@ class Outage:
     ``sandbox_wait_s`` seconds the run stops, saying what to do. Both are run events.
     """
 
-    def __init__(self, sandbox, limits: Limits, clock: Callable[[], float]):
-        self._probe = getattr(sandbox, "unavailable", None)
+    def __init__(self, probe: Callable[[], str | None] | None, limits: Limits, clock: Callable[[], float]):
+        self._probe = probe
         self._limits, self._clock = limits, clock
         self.reason: str | None = None
         self._since = self._next = 0.0
@@ -151,7 +397,7 @@ class Outage:
         self._next = self._since + self._limits.sandbox_poll_s
         run.log_event("sandbox_unavailable", {"reason": reason, "wait_s": self._limits.sandbox_wait_s})
 
-    def check(self, run: Run, state: dict) -> str | None:
+    def check(self, run: Run, streaks: Streaks) -> str | None:
         """While waiting: None to go on (waiting or recovered), or why the run must stop."""
         now = self._clock()
         if now < self._next:
@@ -162,7 +408,7 @@ class Outage:
         if reason is None:
             run.log_event("sandbox_available", {"waited_s": round(waited, 1), "after": self.reason})
             self.reason = None
-            state["consecutive_errors"] = state["unproductive"] = 0
+            streaks.reset()
             return None
         self.reason = reason
         if waited < self._limits.sandbox_wait_s:
@@ -208,144 +454,32 @@ class Interrupts:
             signal.signal(signal.SIGINT, self._previous)
 
 
-def _limit_reached(stats, limits, worker, state, started, clock, errors_count=True) -> str | None:
-    if limits.max_evals is not None and stats.evals_done >= limits.max_evals:
-        return f"reached --max-evals {limits.max_evals}"
-    if worker.gateway.budget_exhausted:
-        return f"reached the dollar budget (${worker.gateway.spent_usd:.4f} spent)"
-    if limits.max_hours is not None and clock() - started >= limits.max_hours * 3600:
-        return f"reached --max-hours {limits.max_hours}"
-    if errors_count and state["consecutive_errors"] >= limits.max_consecutive_errors:
-        return (
-            f"{state['consecutive_errors']} evaluations in a row failed in the infrastructure "
-            f"(last: {state.get('last_error')}); fix it and resume"
-        )
-    if errors_count and state["unproductive"] >= limits.max_unproductive_expansions:
-        return (
-            f"{state['unproductive']} expansions in a row produced no valid child "
-            f"(last: {state.get('last_unproductive')}); check the model and the agent, then resume"
-        )
-    return None
+class ErrorRepeats:
+    """Infrastructure errors per (node, task), so that one that keeps repeating is judged.
 
-
-def _tell_budget(stats, limits, worker, started, clock) -> None:
-    """Let the policy see how much of the run's budget is spent, and evaluations left.
-
-    ``budget_fraction`` is the largest fraction spent of the budgets set (evaluations,
-    dollars, hours; 0 with none), ``evals_left`` what ``--max-evals`` still allows.
+    An agent could otherwise hide its failures by making its evaluation error every time
+    (an error is retried and never counted against it). After ``max_error_retries`` retries
+    of a (node, task) that each ended in ``error``, the next error there is recorded as a
+    ``fail`` whose reason starts with ``error repeated N times:``. Counted from the archive,
+    so the bound holds across resumes; errors during a sandbox outage never count.
     """
-    spent = []
-    if limits.max_evals is not None:
-        spent.append(stats.evals_done / max(limits.max_evals, 1))
-        stats.evals_left = max(limits.max_evals - stats.evals_done - stats.evals_in_flight, 0)
-    if worker.gateway.max_usd:
-        spent.append(worker.gateway.spent_usd / worker.gateway.max_usd)
-    if limits.max_hours:
-        spent.append((clock() - started) / (limits.max_hours * 3600))
-    stats.budget_fraction = min(max(spent, default=0.0), 1.0)
 
+    def __init__(self, counts: Counter[tuple[int, int]]):
+        self._counts = counts
 
-def _dispatch(stats, policy, rng, executor, worker, run, in_flight, limits, clock, started) -> str | None:
-    """Start work until every worker is busy; returns a stop reason if the run should end."""
-    while len(in_flight) < executor.workers:
-        _tell_budget(stats, limits, worker, started, clock)
-        action = policy.decide(stats.snapshot(), rng)
-        if isinstance(action, Wait):
-            return None
-        if isinstance(action, Stop):
-            return f"the policy stopped: {action.reason}"
-        if isinstance(action, Evaluate):
-            if limits.max_evals is not None and stats.evals_done + stats.evals_in_flight >= limits.max_evals:
-                return None  # the last evaluations are in flight
-            task = stats.take_task(action.node, action.task)
-            pending = worker.begin("evaluation", action.node, task, clock())
-            future = executor.submit(worker.evaluation_job(pending.node, task, pending.token))
-        elif isinstance(action, Expand):
-            if limits.max_nodes is not None and stats.n_nodes + stats.pending_expansions >= limits.max_nodes:
-                return f"reached --max-nodes {limits.max_nodes}"
-            stats.start_expansion(action.node)
-            pending = worker.begin("expansion", action.node, None, clock())
-            failure = worker.pick_failure(action.node, rng)
-            future = executor.submit(worker.expansion_job(action.node, failure, pending.token, pending.ref))
-        else:  # pragma: no cover - a policy returned something that is not an Action
-            raise TypeError(f"policy {policy.name} returned {action!r}")
-        in_flight[future] = pending
-    return None
+    @classmethod
+    def from_records(cls, evaluations) -> ErrorRepeats:
+        return cls(Counter(
+            (e.node, e.task_index) for e in evaluations
+            if e.outcome is Outcome.ERROR and not (e.reason or "").endswith(OUTAGE_MARK)
+        ))
 
-
-def _record(run, stats, worker, pending: Started, future: Future, state, progress) -> bool:
-    """Make one finished job durable, then let the policy see it.
-
-    Returns True when the job failed for a reason outside the agent's control (an
-    evaluation recorded as ``error``, an expansion that produced no child)."""
-    charge = worker.end(pending.token, pending.ref)
-    try:
-        result = future.result()
-        failure = None
-    except InfrastructureError as e:  # expected, and explained by its message
-        result, failure = None, str(e)
-    except Exception as e:  # a job's own failure is recorded, never fatal to the loop
-        result = None
-        failure = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}"
-    if pending.kind == "evaluation":
-        return _record_evaluation(run, stats, pending, result, failure, charge, state, progress)
-    return _record_expansion(run, stats, pending, result, failure, charge.cost_usd, state, progress)
-
-
-def _record_evaluation(run, stats, pending, result: EvalResult | None, failure, charge: Charge, state, progress):
-    if result is None:
-        result = EvalResult(Outcome.ERROR, 0.0, b"", "", reason=f"harness error: {failure}")
-    elif result.outcome is Outcome.FAIL and charge.model_errors:
-        # The model let the agent down (provider errors, timeouts): not the agent's failure.
-        result = dataclasses.replace(
-            result, outcome=Outcome.ERROR,
-            reason=f"the model failed during the evaluation: {charge.model_errors[0]}",
+    def judge(self, node: int, task: int, error: EvalResult, max_retries: int) -> EvalResult:
+        """``error`` as recorded: still an error, or a fail once retries are used up."""
+        before = self._counts[node, task]
+        self._counts[node, task] += 1
+        if before < max_retries:
+            return error
+        return dataclasses.replace(
+            error, outcome=Outcome.FAIL, reason=f"error repeated {before + 1} times: {error.reason}",
         )
-    run.record_evaluation(
-        pending.node, pending.task, result.outcome, duration_s=result.duration_s, cost_usd=charge.cost_usd,
-        trajectory=result.trajectory, test_log=result.test_log, reason=result.reason,
-    )
-    stats.record_eval(pending.node, pending.task, result.outcome)
-    if result.outcome is Outcome.ERROR:
-        state["consecutive_errors"] += 1
-        state["last_error"] = (result.reason or "").splitlines()[0] if result.reason else "unknown"
-        progress.errors += 1
-    else:
-        state["consecutive_errors"] = 0
-    task_id = run.task_ids[pending.task]
-    progress.last = f"node {pending.node} on {task_id}: {result.outcome}"
-    return result.outcome is Outcome.ERROR
-
-
-def _record_expansion(run, stats, pending, result: ExpansionResult | None, failure, cost, state, progress):
-    statement = result.problem_statement if result else ""
-    if result is None or (result.tree is None and result.commit is None):
-        stats.end_expansion(pending.node, failed=True)
-        reason = failure or (result.reason if result else "unknown")
-        run.record_failed_expansion(pending.node, problem_statement=statement, reason=reason, cost_usd=cost)
-        progress.last = f"expansion of node {pending.node} failed: {reason.splitlines()[0]}"
-        state["unproductive"] += 1
-        state["last_unproductive"] = reason.splitlines()[0]
-        return True
-    stats.end_expansion(pending.node)
-    try:
-        status = NodeStatus.VALID if result.valid else NodeStatus.INVALID
-        node = run.add_node(
-            pending.node, result.tree, commit=result.commit, kind=NodeKind.EDIT,
-            proposal=statement, status=status, reason=result.reason, cost_usd=cost,
-            expansion={"problem_statement": statement, "cost_usd": cost, "reason": result.reason,
-                       "started_at": pending.started_at},
-        )
-    finally:
-        if result.tree is not None:
-            shutil.rmtree(result.tree, ignore_errors=True)
-    child = stats.add_node(pending.node, valid=result.valid)
-    if child != node.id:  # pragma: no cover - the archive and the statistics disagree
-        raise RuntimeError(f"node id mismatch: archive {node.id}, statistics {child}")
-    progress.last = f"node {node.id} ({status}) from node {pending.node}"
-    if result.valid:
-        state["unproductive"] = 0
-    else:
-        state["unproductive"] += 1
-        state["last_unproductive"] = (result.reason or "invalid child").splitlines()[0]
-    return False

@@ -67,7 +67,7 @@ def test_a_failing_model_is_an_infrastructure_error_and_stops_the_run(tmp_path):
     script = tmp_path / "model.yaml"
     script.write_text("replies:\n  default:\n" + "    - error: the provider is down\n" * 3)
     config = tmp_path / "run.yaml"
-    config.write_text("max_consecutive_errors: 3\n")
+    config.write_text("max_consecutive_errors: 3\nmax_error_retries: 5\n")  # no error becomes a fail yet
     out = tmp_path / "run"
     proc = _hgm("run", "--config", config, "--model", f"scripted:{script}", "--benchmark", TASKS,
                 "--sandbox", "local", "--max-evals", 10, "--workers", 1, "--out", out)
@@ -77,6 +77,42 @@ def test_a_failing_model_is_an_infrastructure_error_and_stops_the_run(tmp_path):
     assert [e.outcome for e in evals] == [Outcome.ERROR] * 3  # never counted as the agent's failure
     assert "the provider is down" in evals[0].reason
     assert check_run(out) == []
+
+
+def _always_failing_model(tmp_path: Path, config: str) -> tuple[Path, Path]:
+    script = tmp_path / "model.yaml"
+    script.write_text("replies:\n  default:\n    - error: the provider is down\n")  # every scope, every time
+    (tmp_path / "run.yaml").write_text(config)
+    return script, tmp_path / "run.yaml"
+
+
+def test_an_error_that_repeats_on_the_same_node_and_task_becomes_a_fail(tmp_path):
+    script, config = _always_failing_model(tmp_path, "max_error_retries: 1\n")
+    out = tmp_path / "run"
+    proc = _hgm("run", "--config", config, "--model", f"scripted:{script}", "--benchmark", TASKS,
+                "--sandbox", "local", "--policy", "greedy?evals_per_node=2", "--max-evals", 2,
+                "--workers", 1, "--out", out)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    evals = Run.open(out, readonly=True).evaluations()
+    # One retry per (node, task); the second error there is judged.
+    assert [e.outcome for e in evals] == [Outcome.ERROR, Outcome.FAIL] * 2
+    assert evals[0].task == evals[1].task != evals[2].task == evals[3].task
+    assert evals[1].reason.startswith("error repeated 2 times: the model failed during the evaluation")
+    assert "the provider is down" in evals[1].reason
+    assert check_run(out) == []
+
+
+def test_the_repeated_error_bound_holds_across_a_resume(tmp_path):
+    # Each driver stops after one infrastructure error; the errors are counted from the archive.
+    script, config = _always_failing_model(tmp_path, "max_error_retries: 1\nmax_consecutive_errors: 1\n")
+    out = tmp_path / "run"
+    first = _hgm("run", "--config", config, "--model", f"scripted:{script}", "--benchmark", TASKS,
+                 "--sandbox", "local", "--max-evals", 4, "--workers", 1, "--out", out)  # fmt: skip
+    assert "1 evaluations in a row failed in the infrastructure" in first.stdout, first.stdout + first.stderr
+    _hgm("run", "--resume", out)
+    evals = Run.open(out, readonly=True).evaluations()
+    assert [e.outcome for e in evals] == [Outcome.ERROR, Outcome.FAIL]
+    assert evals[0].task == evals[1].task and evals[1].reason.startswith("error repeated 2 times")
 
 
 def test_the_dollar_budget_stops_the_run(tmp_path):

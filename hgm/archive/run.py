@@ -327,8 +327,14 @@ class Run:
         trajectory: bytes | str | None = None,
         test_log: bytes | str | None = None,
         reason: str | None = None,
+        ref: str | None = None,
     ) -> Evaluation:
-        """Record one evaluation; its trajectory and test log become artifacts (by sha256)."""
+        """Record one evaluation; its trajectory and test log become artifacts (by sha256).
+
+        An ``evaluation`` event (id, node, task, outcome, and ``ref``, the scope its LLM calls
+        were logged under) is written in the same transaction, so the events account for every
+        evaluation row, even after a crash at any instant.
+        """
         node, task_index, outcome = int(node), int(task_index), Outcome(outcome)
         if self.node(node).status is not NodeStatus.VALID:
             raise ArchiveError(f"node {node} is invalid and cannot have evaluations")
@@ -354,6 +360,9 @@ class Run:
                 **refs,
             }
             row["id"] = database["evaluations"].insert(row).last_pk
+            event = {"evaluation": row["id"], "node": node, "task": row["task_id"],
+                     "outcome": outcome.value, "ref": ref}
+            schema.insert_event(database, "evaluation", event, row["created_at"])
         return schema.evaluation_from_row(row)
 
     def log_llm_call(
