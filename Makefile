@@ -12,6 +12,9 @@ OUT ?=
 RUN_ARGS ?= --max-usd 2 --max-evals 100
 
 DOCKER ?= 1
+# Installed before the project so that sentence-transformers finds torch in place and does not
+# pull a multi-GB CUDA build on machines without a GPU; set TORCH= to keep the one you have.
+TORCH ?= torch==2.13.0
 
 .PHONY: setup system-packages venv docker test test-toolchains lint run clean
 
@@ -31,6 +34,9 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	@if [ -n "$(TORCH)" ] && ! $(BIN)/python -c 'import torch' 2>/dev/null; then \
+	  $(BIN)/pip install -q '$(TORCH)'; \
+	fi
 	$(BIN)/pip install -q -e '.[test]'
 	@touch $@
 
