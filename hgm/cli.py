@@ -20,7 +20,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
+# Wide and unwrapped when piped, like the views: a run's messages stay whole lines in a log file.
+console = render.view_console()
 err_console = Console(stderr=True, soft_wrap=True)  # errors stay one line: greppable, copyable
 
 RunDir = Annotated[Path, typer.Argument(help="A run folder, e.g. archive/<run>.", show_default=False)]
@@ -99,12 +100,13 @@ def run(
     except KeyboardInterrupt:  # before the loop took over Ctrl-C: nothing was left half-done
         raise _fail("interrupted", ExitCode.INTERRUPTED) from None
     target = plan.out
-    console.print(f"stopped: {outcome.stop_reason}")
+    console.print(f"stopped: {outcome.stop_reason}", markup=False, highlight=False)
     if outcome.interrupted or outcome.exit_code != ExitCode.FINISHED:
         lost = f" ({outcome.abandoned} unfinished jobs will be redone)" if outcome.abandoned else ""
-        console.print(f"to continue{lost}: [bold]hgm run --resume {target}[/]")
+        console.print(f"to continue{lost}: hgm run --resume {target}", markup=False, highlight=False)
     _print_best(target)
-    console.print(f"more: hgm tree {target} · hgm status {target} · hgm check {target}")
+    console.print(f"more: hgm tree {target} · hgm status {target} · hgm check {target}",
+                  markup=False, highlight=False)
     if outcome.abandoned:
         # Abandoned jobs still occupy worker threads, which Python would wait for at exit;
         # their sandboxes die with this process and the resume redoes their work.
@@ -227,6 +229,9 @@ def best(
     try:
         choice = qualified_best(run, min_evals)
     except ViewError as e:
+        if as_json:  # scripts get an answer they can parse, with the same exit code
+            _print_json({"node": None, "reason": str(e), "run": str(run_dir)})
+            raise typer.Exit(1) from None
         raise _fail(str(e)) from None
     data = choice_dict(choice) | {"commit": run.node(choice.node).commit, "run": str(run_dir)}
     _print_json(data) if as_json else render.view_console().print(render.best(data))
@@ -237,6 +242,8 @@ def check(run_dir: RunDir, as_json: JsonFlag = False) -> None:
     """Verify a run: refs, parents, git fsck, SQLite integrity, artifacts. Exit 1 on problems."""
     from dataclasses import asdict
 
+    from rich.markup import escape
+
     from hgm.archive import check_run
 
     problems = check_run(run_dir)
@@ -244,9 +251,9 @@ def check(run_dir: RunDir, as_json: JsonFlag = False) -> None:
         _print_json({"ok": not problems, "problems": [asdict(p) for p in problems]})
     elif problems:
         for p in problems:
-            err_console.print(f"[red]✗[/] {p.message}", highlight=False)
+            err_console.print(f"[red]✗[/] {escape(p.message)}", highlight=False)
     else:
-        console.print(f"[green]✓[/] {run_dir} is consistent")
+        console.print(f"[green]✓[/] {escape(str(run_dir))} is consistent")
     if problems:
         raise typer.Exit(1)
 

@@ -47,6 +47,13 @@ def test_relative_out_and_resume_work_from_any_folder(resumed):
 
 
 @pytest.mark.slow
+def test_piped_run_output_keeps_each_line_whole(resumed):
+    _, _, second = resumed
+    more = [line for line in second.stdout.splitlines() if line.startswith("more: hgm tree ")]
+    assert len(more) == 1 and len(more[0]) > 80 and more[0].endswith("/archive/demo"), second.stdout
+
+
+@pytest.mark.slow
 def test_the_resumed_session_runs_the_real_agent(resumed):
     cwd, _, _ = resumed
     db = cwd / "archive" / "demo" / "hgm.db"

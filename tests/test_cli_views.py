@@ -98,7 +98,10 @@ def test_best_of_a_run_without_evaluations_says_so_and_exits_1(fresh_run):
 def test_best_with_too_few_evaluations_names_the_closest_candidate_and_exits_1(views_run):
     # node 0 has 3 evaluations; the run's final_min_evals is 5
     _one_line_error(_cli("best", views_run), "needs", "5 evaluations", "node 0, has 3")
-    _one_line_error(_cli("best", views_run, "--json"), "5 evaluations")
+    result = _cli("best", views_run, "--json")  # a script still gets JSON it can parse
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert data["node"] is None and "5 evaluations" in data["reason"]
 
 
 def test_best_reports_only_a_node_with_the_evaluations_asked_for(views_run):

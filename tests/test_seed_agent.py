@@ -178,3 +178,20 @@ def test_trajectory_is_written_when_no_gateway_is_configured(tmp_path):
     trajectory = json.loads((tmp_path / "t.json").read_text())
     assert trajectory["finish_reason"] == "llm_error"
     assert "HGM_GATEWAY_URL" in trajectory["errors"][0]
+
+
+def test_a_failed_self_check_says_why_on_its_first_line(tmp_path):
+    from hgm.jobs.expansion import self_check
+    from hgm.sandbox.local import LocalSandbox
+
+    agent = copy_seed(tmp_path / "agent")
+    (agent / "tests" / "test_broken.py").write_text(
+        "import unittest\n\nclass T(unittest.TestCase):\n"
+        "    def test_broken(self):\n        self.assertEqual(1, 2)\n"
+    )
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    reason = self_check(LocalSandbox(), agent, scratch, time_limit_s=120, memory_mb=1024)
+    first = reason.splitlines()[0]
+    assert first.startswith("self-check failed (") and "FAILED (failures=1)" in first, reason
+    assert "AssertionError: 1 != 2" in reason

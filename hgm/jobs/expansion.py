@@ -98,8 +98,14 @@ def self_check(sandbox: Sandbox, tree: Path, scratch: Path, time_limit_s: float,
         raise InfrastructureError(f"sandbox failed during the self-check: {result.error}")
     if result.timed_out:
         return f"self-check timed out after {time_limit_s:.0f} s"
+    if result.limit:
+        return f"self-check broke a sandbox limit: {result.limit}"
     if result.exit_code != 0:
-        return "self-check failed:\n" + shorten(result.stderr + result.stdout, 3_000)
+        output = result.stderr + result.stdout
+        # Views show a reason's first line: make it say why (unittest ends with its verdict).
+        last = next((line.strip() for line in reversed(output.splitlines()) if line.strip()), "")
+        summary = shorten(last, 200) if last else f"exit code {result.exit_code}, no output"
+        return f"self-check failed ({summary}):\n" + shorten(output, 3_000)
     return None
 
 
