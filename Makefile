@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := bubblewrap git python3 python-is-python3
+APT_PACKAGES := bubblewrap git python3 python-is-python3 chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MODEL ?=
 OUT ?=
