@@ -77,7 +77,7 @@ def _status_best(data: dict) -> Text:
     need = data.get("final_min_evals")
     if candidate and candidate["evals"]:
         return Text(
-            f"none yet: it needs {need} evaluations; the most evaluated, node "
+            f"none yet: it needs {need} evaluations; the leading candidate, node "
             f"{candidate['node']}, has {candidate['evals']} ({candidate['passes']} passed)"
         )
     return Text("none yet: no valid node has been evaluated")
@@ -168,7 +168,7 @@ def best(data: dict) -> Text:
     if data.get("fallback"):
         return Text(
             f"no best agent yet: no node has the evaluations the best-belief rule needs; the "
-            f"most evaluated, node {data['node']}, has {data['evals']} ({data['passes']} passed)"
+            f"leading candidate, node {data['node']}, has {data['evals']} ({data['passes']} passed)"
         )
     return Text.assemble(
         ("best agent: ", "bold"),

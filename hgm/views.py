@@ -60,7 +60,7 @@ def best_choice(run: Run, min_evals: int | None = None) -> FinalChoice | None:
     """The run's final agent under the best-belief rule (see hgm.search.final).
 
     The answer may be a fallback (``choice.fallback``): no node has ``min_evals`` evaluations
-    yet and this is merely the most evaluated one. Use :func:`qualified_best` for the agent
+    yet and this is merely the best-looking of the evaluated ones. Use :func:`qualified_best` for the agent
     that may be called best.
     """
     min_evals = final_min_evals(run) if min_evals is None else max(1, int(min_evals))
@@ -84,7 +84,7 @@ def no_best_reason(candidate: FinalChoice | None, min_evals: int) -> str:
     if candidate.evals == 0:
         return f"{need}: no valid node has been evaluated yet"
     return (
-        f"{need}: the most evaluated valid node, node {candidate.node}, has {candidate.evals} "
+        f"{need}: the leading candidate, node {candidate.node}, has {candidate.evals} "
         f"({candidate.passes} passed); let the run go on, or lower --min-evals"
     )
 
@@ -103,7 +103,8 @@ def run_status(run: Run) -> dict:
     """Counts, spend and the current best agent, in the shape of `hgm status --json`.
 
     ``best`` is null until a node has ``final_min_evals`` evaluations; meanwhile
-    ``best_candidate`` is the most evaluated valid node (null when there is none).
+    ``best_candidate`` is the fallback choice of the rule: the best-looking evaluated
+    valid node (null when there is no valid node).
     """
     totals = run.totals()
     need = final_min_evals(run)

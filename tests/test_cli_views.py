@@ -96,8 +96,9 @@ def test_best_of_a_run_without_evaluations_says_so_and_exits_1(fresh_run):
 
 
 def test_best_with_too_few_evaluations_names_the_closest_candidate_and_exits_1(views_run):
-    # node 0 has 3 evaluations; the run's final_min_evals is 5
-    _one_line_error(_cli("best", views_run), "needs", "5 evaluations", "node 0, has 3")
+    # node 0: 0/3, node 1: 1/1; the run's final_min_evals is 5. The candidate is the best
+    # posterior lower bound among evaluated nodes (node 1), not the most evaluated (node 0).
+    _one_line_error(_cli("best", views_run), "needs", "5 evaluations", "node 1, has 1")
     result = _cli("best", views_run, "--json")  # a script still gets JSON it can parse
     assert result.exit_code == 1, result.output
     data = json.loads(result.stdout)
@@ -114,9 +115,9 @@ def test_best_reports_only_a_node_with_the_evaluations_asked_for(views_run):
 
 def test_status_and_tree_call_no_node_best_before_one_qualifies(views_run):
     status = _cli("status", views_run)
-    assert status.exit_code == 0 and "none yet" in status.stdout and "node 0, has 3" in status.stdout
+    assert status.exit_code == 0 and "none yet" in status.stdout and "node 1, has 1" in status.stdout
     data = json.loads(_cli("status", views_run, "--json").stdout)
-    assert data["best"] is None and data["best_candidate"]["node"] == 0 and data["final_min_evals"] == 5
+    assert data["best"] is None and data["best_candidate"]["node"] == 1 and data["final_min_evals"] == 5
     below_legend = _cli("tree", views_run).stdout.splitlines()[1:]
     assert below_legend and not any("★" in line for line in below_legend)
 
@@ -164,7 +165,7 @@ def test_piped_views_keep_each_line_whole(views_run):
     assert show.returncode == 0, show.stderr
     assert any(BRACKETED in line for line in show.stdout.splitlines()), show.stdout
     status = _piped("status", views_run)
-    assert any("none yet" in line and "node 0, has 3 (0 passed)" in line for line in status.stdout.splitlines()), status.stdout
+    assert any("none yet" in line and "node 1, has 1 (1 passed)" in line for line in status.stdout.splitlines()), status.stdout
     tree = _piped("tree", views_run)
     assert "posterior mean [95% credible interval]" in tree.stdout.splitlines()[0]
     best = _piped("best", views_run, "--min-evals", 3)

@@ -39,10 +39,34 @@ def test_final_agent_ignores_nodes_below_min_evals():
     assert final_agent(t.snapshot(), min_evals=5).node == 0
 
 
-def test_final_agent_falls_back_to_the_most_evaluated_node():
+def test_final_agent_falls_back_to_the_best_posterior_among_evaluated_nodes():
     t = tree([None, 0, 0], {0: "pf", 1: "ppp", 2: "p"})
     choice = final_agent(t.snapshot(), min_evals=5)
     assert choice.node == 1 and choice.fallback
+
+
+def test_final_agent_fallback_follows_results_not_evaluation_counts():
+    # The old fallback took the most-evaluated node (0), ties to the lowest id.
+    t = tree([None, 0, 0, 0], {0: "pfff", 1: "fff", 2: "ppp", 3: "pf"})
+    choice = final_agent(t.snapshot(), min_evals=5)
+    assert (choice.node, choice.fallback, choice.evals, choice.passes) == (2, True, 3, 3)
+
+
+def test_final_agent_fallback_without_any_evaluation_is_the_first_valid_node():
+    t = tree([None, 0, 0], invalid={0})
+    choice = final_agent(t.snapshot())
+    assert (choice.node, choice.evals, choice.fallback) == (1, 0, True)
+
+
+def test_greedy_with_three_evaluations_per_node_does_not_always_report_the_seed():
+    from hgm.sim import SimParams, simulate_run
+
+    runs = [simulate_run("greedy?evals_per_node=3", s, SimParams(budget=120)) for s in range(4)]
+    assert all(r.final_fallback for r in runs)
+    assert any(r.final_node != 0 for r in runs)
+    for r in runs:  # the pick is a node with the best posterior lower bound
+        evals = r.own_pass + r.own_fail
+        assert evals[r.final_node] == 3 and r.own_pass[r.final_node] == r.own_pass[evals > 0].max()
 
 
 def test_final_agent_never_picks_an_invalid_node():

@@ -5,9 +5,13 @@
 least ``min_evals`` completed evaluations (errors do not count), the final agent is the one
 whose equal-tailed ``level`` credible interval has the highest lower bound: the node we are
 most confident is good, which a lucky node with a handful of passes cannot beat. Ties go
-to more evaluations, then to the lower id. When no node has ``min_evals`` evaluations the
-most-evaluated valid node is reported instead, flagged ``fallback=True``. The reported
-pass rate is the posterior mean ``(1 + passes) / (2 + evaluations)``.
+to more evaluations, then to the lower id. When no node has ``min_evals`` evaluations, the same ordering (highest
+lower bound, then more evaluations, then lower id) is applied to the valid nodes with at
+least one evaluation, and the answer is flagged ``fallback=True``; with no evaluation
+anywhere it is the lowest-id valid node. (The fallback once took the most-evaluated node,
+ties to the lowest id, which ignores results: with every node evaluated the same number
+of times it always reported the seed.) The reported pass rate is the posterior mean
+``(1 + passes) / (2 + evaluations)``.
 
 **Clade pass rate (CMP).** :func:`clade_pass_rate` gives, per node, the pooled results of
 the node and all its descendants, ``clade_pass / (clade_pass + clade_fail)``, with the same
@@ -34,7 +38,7 @@ class FinalChoice:
     upper: float
     evals: int
     passes: int
-    fallback: bool  # True: no node had min_evals evaluations; this is the most-evaluated
+    fallback: bool  # True: no node had min_evals evaluations; best of the evaluated ones
 
 
 @dataclass(frozen=True)
@@ -95,12 +99,15 @@ def final_agent(snap: Snapshot, *, min_evals: int = 5, level: float = 0.95) -> F
         return None
     rates = pass_rates(snap.own_pass[valid], snap.own_fail[valid], level)
     qualified = np.flatnonzero(rates.evals >= min_evals)
+    fallback = qualified.size == 0
+    if fallback:
+        qualified = np.flatnonzero(rates.evals > 0)
     if qualified.size:
         # lexsort: last key is primary; ids are ascending already, so ties keep the lowest.
         order = np.lexsort((-rates.evals[qualified], -rates.lower[qualified]))
-        k, fallback = int(qualified[order[0]]), False
+        k = int(qualified[order[0]])
     else:
-        k, fallback = int(np.argmax(rates.evals)), True
+        k = 0  # nothing evaluated: the lowest-id valid node
     return FinalChoice(
         node=int(valid[k]),
         pass_rate=float(rates.mean[k]),
