@@ -261,7 +261,8 @@ def check(run_dir: RunDir, as_json: JsonFlag = False) -> None:
 @app.command()
 def simulate(
     policies: Annotated[str, typer.Option(help="Comma-separated policy specs.")] = "hgm,dgm,greedy,random",
-    seeds: Annotated[int, typer.Option(min=1, help="Seeds per policy (0..N-1).")] = 40,
+    seeds: Annotated[int, typer.Option(min=1, help="Seeds per policy (S..S+N-1, S from --seed-start).")] = 40,
+    seed_start: Annotated[int, typer.Option(min=0, help="First seed (0 keeps the documented tables' seeds).")] = 0,
     budget: Annotated[int, typer.Option(min=1, help="Budget per run, in evaluation units.")] = 400,
     mismatch: Annotated[
         str, typer.Option(help="Mismatch in [0,1] (0: pass rate = potential; 1: unrelated); a comma list sweeps.")
@@ -287,6 +288,7 @@ def simulate(
         result = sim.compare(
             specs, seeds=seeds, budget=budget,
             mismatch=values if len(values) > 1 else values[0], out=out, progress=progress,
+            seed_start=seed_start,
         )
     _print_json(result) if as_json else console.print(sim.render_report(result))
 

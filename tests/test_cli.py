@@ -117,12 +117,16 @@ def test_run_with_a_bad_config_names_the_field(tmp_path):
 
 
 def test_simulate_json_contract():
-    proc = _hgm("simulate", "--policies", "hgm,greedy", "--seeds", 2, "--budget", 40, "--mismatch", "0.5", "--json")
+    proc = _hgm("simulate", "--policies", "hgm,greedy", "--seeds", 2, "--seed-start", 5000,
+                "--budget", 40, "--mismatch", "0.5", "--json")
     data = json.loads(proc.stdout)
     assert set(data) == {"policies", "params"}
-    contract = {"final_quality_mean", "final_quality_ci95", "nodes_mean", "signal_rank_corr"}
+    contract = {f"{k}_{s}" for k in ("final_quality", "tree_best", "selection_regret") for s in ("mean", "ci95")}
+    contract |= {"nodes_mean", "signal_rank_corr"}
     assert set(data["policies"]["hgm"]) == contract
     assert set(data["policies"]["greedy"]) == contract | {"paired_vs_first"}
+    assert set(data["policies"]["greedy"]["paired_vs_first"]) >= {"mean", "ci95", "tree_best", "selection_regret"}
+    assert data["params"]["seed_start"] == 5000 and data["params"]["seeds"] == 2
 
 
 def test_simulate_sweep_gives_one_object_per_value():

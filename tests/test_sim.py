@@ -349,7 +349,10 @@ def test_run_killed_at_a_random_moment_resumes_to_the_uninterrupted_tree(tmp_pat
 
 # -- comparing policies ------------------------------------------------------------------
 
-_ENTRY_KEYS = {"final_quality_mean", "final_quality_ci95", "nodes_mean", "signal_rank_corr"}
+_ENTRY_KEYS = {
+    "final_quality_mean", "final_quality_ci95", "tree_best_mean", "tree_best_ci95",
+    "selection_regret_mean", "selection_regret_ci95", "nodes_mean", "signal_rank_corr",
+}  # fmt: skip
 
 
 def test_compare_returns_exactly_the_contract_keys_and_shapes():
@@ -360,13 +363,36 @@ def test_compare_returns_exactly_the_contract_keys_and_shapes():
     assert set(result["policies"]["greedy"]) == _ENTRY_KEYS | {"paired_vs_first"}
     paired = result["policies"]["greedy"]["paired_vs_first"]
     assert paired["policy"] == "hgm" and paired["ci95"][0] <= paired["mean"] <= paired["ci95"][1]
+    for key in ("tree_best", "selection_regret"):
+        assert paired[key]["ci95"][0] <= paired[key]["mean"] <= paired[key]["ci95"][1]
     for entry in result["policies"].values():
-        lo, hi = entry["final_quality_ci95"]
-        assert lo <= entry["final_quality_mean"] <= hi
+        for key in ("final_quality", "tree_best", "selection_regret"):
+            lo, hi = entry[f"{key}_ci95"]
+            assert lo <= entry[f"{key}_mean"] <= hi
+        regret = entry["tree_best_mean"] - entry["final_quality_mean"]
+        assert entry["selection_regret_mean"] == pytest.approx(regret)
+        assert entry["selection_regret_mean"] >= 0
         assert isinstance(entry["nodes_mean"], float)
         assert entry["signal_rank_corr"] is None or -1 <= entry["signal_rank_corr"] <= 1
     assert result["params"]["mismatch"] == 0.7 and result["params"]["budget"] == 60
+    assert result["params"]["seed_start"] == 0
     assert json.loads(json.dumps(result)) == result
+
+
+def test_tree_best_is_the_best_true_pass_rate_of_any_valid_node():
+    res = simulate_run("random", 3, SimParams(budget=60))
+    assert res.tree_best_p == np.nanmax(res.p) and res.tree_best_p >= res.final_p
+
+
+def test_compare_seed_start_runs_the_seeds_from_there():
+    params = SimParams(budget=40, mismatch=0.5)
+    result = compare(["greedy"], seeds=2, budget=40, mismatch=0.5, seed_start=7)
+    finals = [simulate_run("greedy", s, params).final_p for s in (7, 8)]
+    assert result["policies"]["greedy"]["final_quality_mean"] == pytest.approx(np.mean(finals))
+    assert result["params"]["seed_start"] == 7
+    default = compare(["greedy"], seeds=2, budget=40, mismatch=0.5)["policies"]["greedy"]
+    first = [simulate_run("greedy", s, params).final_p for s in (0, 1)]
+    assert default["final_quality_mean"] == pytest.approx(np.mean(first))
 
 
 def test_paired_difference_is_taken_seed_by_seed():
@@ -413,6 +439,7 @@ def test_report_shows_a_table_per_mismatch_value():
     result = compare(["hgm", "random"], seeds=2, budget=30, mismatch=[0.0, 1.0])
     text = _text(render_report(result))
     assert "mismatch 0 " in text and "mismatch 1 " in text and text.count("random") == 2
+    assert "tree best" in text and "regret" in text and "seeds 0-1" in text
 
 
 def test_tree_marks_the_final_agent():

@@ -34,19 +34,24 @@ def compare(
     params: SimParams | None = None,
     out: Path | None = None,
     progress: Progress | None = None,
+    seed_start: int = 0,
 ) -> dict | list[dict]:
-    """Run every policy on seeds ``0..seeds-1`` and summarise, as JSON-ready data.
+    """Run every policy on seeds ``seed_start .. seed_start+seeds-1`` and summarise, as
+    JSON-ready data.
 
-    Returns ``{"policies": {spec: {"final_quality_mean", "final_quality_ci95": [lo, hi],
-    "nodes_mean", "signal_rank_corr", "paired_vs_first"}}, "params": {...}}``; with a list of mismatch values,
-    a list of such objects, one per value. ``params`` supplies the other landscape
-    parameters (``budget`` and ``mismatch`` given here override its own). Final quality is
-    the TRUE pass rate of the agent the shared final-agent rule picks; its interval is
-    mean +- 1.96 standard errors over seeds. ``signal_rank_corr`` is the mean over seeds of
-    each run's rank correlation (null when no seed had one). Every policy after the first
-    also has ``paired_vs_first``: its difference in final quality from the first policy,
-    seed by seed (:func:`paired_difference`). ``progress(done, total)`` is
-    called after every run.
+    Returns ``{"policies": {spec: {...}}, "params": {...}}``; with a list of mismatch
+    values, a list of such objects, one per value. ``params`` supplies the other landscape
+    parameters (``budget`` and ``mismatch`` given here override its own). Per policy
+    (:func:`summarise`): ``final_quality`` is the TRUE pass rate of the agent the shared
+    final-agent rule picks (search and selection together), ``tree_best`` the best true
+    pass rate of any valid node in the tree (search alone), ``selection_regret`` their
+    difference (what the final-agent rule left on the table); each as ``_mean`` and
+    ``_ci95`` (mean +- 1.96 standard errors over seeds). ``signal_rank_corr`` is the mean
+    over seeds of each run's rank correlation (null when no seed had one). Every policy
+    after the first also has ``paired_vs_first``: its difference in final quality from the
+    first policy, seed by seed (:func:`paired_difference`), with the same for
+    ``tree_best`` and ``selection_regret`` inside it. ``progress(done, total)`` is called
+    after every run.
     """
     values = mismatch if isinstance(mismatch, list) else [mismatch]
     base = replace(params or SimParams(), budget=budget)
@@ -57,33 +62,49 @@ def compare(
         summary, finals = {}, {}
         for spec in policies:
             runs = []
-            for seed in range(seeds):
+            for seed in range(seed_start, seed_start + seeds):
                 dest = None if out is None else run_dir(out, p.mismatch, spec, seed)
                 runs.append(simulate_run(spec, seed, p, dest))
                 done += 1
                 if progress is not None:
                     progress(done, total)
             summary[spec] = summarise(runs)
-            finals[spec] = np.array([r.final_p for r in runs], dtype=float)
-        reference = policies[0]
+            finals[spec] = _per_seed(runs)
+        reference = finals[policies[0]]
         for spec in policies[1:]:
-            summary[spec]["paired_vs_first"] = paired_difference(
-                finals[reference], finals[spec], reference
-            )
-        reports.append({"policies": summary, "params": _params_json(p, seeds)})
+            ours = finals[spec]
+            paired = paired_difference(reference["final"], ours["final"], policies[0])
+            for key in ("tree_best", "selection_regret"):
+                diff = paired_difference(reference[key], ours[key], policies[0])
+                paired[key] = {"mean": diff["mean"], "ci95": diff["ci95"]}
+            summary[spec]["paired_vs_first"] = paired
+        reports.append({"policies": summary, "params": _params_json(p, seeds, seed_start)})
     return reports if isinstance(mismatch, list) else reports[0]
+
+
+def _per_seed(runs: list[SimResult]) -> dict[str, np.ndarray]:
+    final = np.array([r.final_p for r in runs], dtype=float)
+    best = np.array([r.tree_best_p for r in runs], dtype=float)
+    return {"final": final, "tree_best": best, "selection_regret": best - final}
+
+
+def _mean_ci(x: np.ndarray) -> tuple[float, list[float]]:
+    mean = float(x.mean())
+    half = 1.96 * float(x.std(ddof=1)) / math.sqrt(len(x)) if len(x) > 1 else 0.0
+    return mean, [mean - half, mean + half]
 
 
 def summarise(runs: list[SimResult]) -> dict:
     """The contract's per-policy numbers for a list of runs (one per seed)."""
-    final = np.array([r.final_p for r in runs], dtype=float)
-    mean = float(final.mean())
-    half = 1.96 * float(final.std(ddof=1)) / math.sqrt(len(final)) if len(final) > 1 else 0.0
+    per_seed = _per_seed(runs)
+    out = {}
+    for key, name in (("final", "final_quality"), ("tree_best", "tree_best"),
+                      ("selection_regret", "selection_regret")):  # fmt: skip
+        out[f"{name}_mean"], out[f"{name}_ci95"] = _mean_ci(per_seed[key])
     corr = np.array([r.signal_rank_corr for r in runs], dtype=float)
     corr = corr[~np.isnan(corr)]
     return {
-        "final_quality_mean": mean,
-        "final_quality_ci95": [mean - half, mean + half],
+        **out,
         "nodes_mean": float(np.mean([r.n_nodes for r in runs])),
         "signal_rank_corr": float(corr.mean()) if len(corr) else None,
     }
@@ -102,9 +123,10 @@ def paired_difference(reference: np.ndarray, other: np.ndarray, name: str) -> di
     return {"policy": name, "mean": mean, "ci95": [mean - half, mean + half]}
 
 
-def _params_json(params: SimParams, seeds: int) -> dict:
+def _params_json(params: SimParams, seeds: int, seed_start: int) -> dict:
     return {
         **params.to_dict(),
         "seeds": seeds,
+        "seed_start": seed_start,
         "final_agent": {"min_evals": FINAL_MIN_EVALS, "level": FINAL_LEVEL},
     }

@@ -22,32 +22,46 @@ def render_report(result: dict | list[dict]) -> Group:
 
 def _table(report: dict) -> Table:
     prm = report["params"]
+    start = prm.get("seed_start", 0)
     title = (
-        f"mismatch {prm['mismatch']:g} · budget {prm['budget']} · {prm['seeds']} seeds · "
-        f"expand cost {prm['expand_cost']}"
+        f"mismatch {prm['mismatch']:g} · budget {prm['budget']} · seeds {start}-"
+        f"{start + prm['seeds'] - 1} · expand cost {prm['expand_cost']}"
     )
-    table = Table(title=title, caption="final quality = true pass rate of the final agent")
+    caption = (
+        "final = true pass rate of the final agent · tree best = best true pass rate in the "
+        "tree · regret = tree best - final · paired: this policy minus the first, seed by seed"
+    )
+    table = Table(title=title, caption=caption)
     table.add_column("policy", style="bold")
-    table.add_column("final quality", justify="right")
-    table.add_column("95% interval", justify="right")
+    table.add_column("final quality [95%]", justify="right")
+    table.add_column("tree best [95%]", justify="right")
+    table.add_column("regret", justify="right")
     table.add_column("nodes", justify="right")
-    table.add_column("signal rank corr", justify="right")
+    table.add_column("signal corr", justify="right")
     rows = report["policies"]
     first = next(iter(rows), "")
-    table.add_column(f"vs {first}, paired", justify="right")
+    table.add_column(f"final vs {first}", justify="right")
+    table.add_column(f"tree best vs {first}", justify="right")
     best = max(rows, key=lambda k: rows[k]["final_quality_mean"]) if rows else None
     for name, r in rows.items():
-        lo, hi = r["final_quality_ci95"]
         corr = r["signal_rank_corr"]
+        paired = r.get("paired_vs_first")
         table.add_row(
             Text(name, style="green" if name == best else ""),
-            f"{r['final_quality_mean']:.3f}",
-            f"[{lo:.3f}, {hi:.3f}]",
+            _with_ci(r, "final_quality"),
+            _with_ci(r, "tree_best"),
+            f"{r['selection_regret_mean']:.3f}",
             f"{r['nodes_mean']:.1f}",
             "—" if corr is None else f"{corr:+.2f}",
-            _paired(r.get("paired_vs_first")),
+            _paired(paired),
+            _paired(paired and paired["tree_best"]),
         )
     return table
+
+
+def _with_ci(row: dict, key: str) -> str:
+    lo, hi = row[f"{key}_ci95"]
+    return f"{row[f'{key}_mean']:.3f} [{lo:.3f}, {hi:.3f}]"
 
 
 def _paired(diff: dict | None) -> str:

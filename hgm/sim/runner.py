@@ -67,6 +67,12 @@ class SimResult:
     clade_quality: np.ndarray = field(repr=False)
     signal_rank_corr: float = float("nan")
 
+    @property
+    def tree_best_p(self) -> float:
+        """The best TRUE pass rate of any valid node in the tree (what the search found,
+        whatever the final-agent rule then picked)."""
+        return float(np.max(self.p[self.valid]))
+
 
 class Recorder(Protocol):
     """Where a run's events go besides memory (the archive writer, in hgm.sim.record)."""
