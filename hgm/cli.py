@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from hgm import render
+from hgm.cli_skills import skills_app
 
 app = typer.Typer(
     help="Open-ended self-improvement of coding agents (a Huxley-Gödel Machine).",
@@ -334,6 +335,7 @@ def bench_check(
 
 sandbox_app = typer.Typer(help="Sandbox images and backends.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(skills_app, name="skills")
 
 
 @sandbox_app.command("build")
