@@ -131,11 +131,28 @@ def test_node_without_tasks_left_refuses_another():
         stats.take_task(0)
 
 
-def test_taking_a_task_out_of_order_is_refused():
+def test_any_untaken_task_may_be_taken_and_a_taken_one_is_refused():
+    stats = TreeStats(4, task_order=np.array([3, 2, 1, 0]))
+    stats.add_node(None)
+    stats.take_task(0, 2)  # out of the run-wide order
+    assert stats.snapshot().next_task[0] == 3
+    assert stats.snapshot().taken[0].tolist() == [False, False, True, False]
+    with pytest.raises(ValueError, match="taken already"):
+        stats.take_task(0, 2)
+    with pytest.raises(ValueError, match="unknown task"):
+        stats.take_task(0, 4)
+    assert [stats.take_task(0) for _ in range(3)] == [3, 1, 0]  # the order skips task 2
+    assert stats.snapshot().next_task[0] == -1 and stats.snapshot().issued[0] == 4
+
+
+def test_an_errored_task_is_retried_and_stays_taken():
     stats = TreeStats(3)
     stats.add_node(None)
-    with pytest.raises(ValueError, match="not the next task"):
-        stats.take_task(0, 2)
+    stats.take_task(0, 1)
+    stats.record_eval(0, 1, "error")
+    snap = stats.snapshot()
+    assert snap.next_task[0] == 1 and snap.taken[0, 1]
+    assert stats.take_task(0, 1) == 1 and stats.snapshot().next_task[0] == 0
 
 
 def test_snapshot_arrays_are_read_only_and_copy_survives_later_events():

@@ -194,6 +194,13 @@ def test_selection_signal_is_clade_rate_for_hgm_and_own_rate_otherwise():
     assert selection_signal("greedy", own_p, own_f, cl_p, cl_f)[0] == pytest.approx(2 / 4)
 
 
+def test_the_clade_ablation_is_judged_on_its_own_signal():
+    clade = simulate_run("hgm", 1, SimParams(budget=80))
+    own = simulate_run("hgm?clade=0", 1, SimParams(budget=80))
+    assert np.allclose(clade.signal, (clade.clade_pass + 1) / (clade.clade_pass + clade.clade_fail + 2))
+    assert np.allclose(own.signal, (own.own_pass + 1) / (own.own_pass + own.own_fail + 2))
+
+
 # -- one run -----------------------------------------------------------------------------
 
 

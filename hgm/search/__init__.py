@@ -5,7 +5,9 @@ and reads no clock; all randomness comes from the ``rng`` it is given, so the sa
 and the same generator state give the same action.
 
 Policies are named by string (``"hgm"``, ``"dgm"``, ``"greedy"``, ``"random"``), optionally
-with parameters: ``"hgm?alpha=0.6&sharpen=1"``. Any policy takes staged evaluation as the
+with parameters: ``"hgm?alpha=0.6&sharpen=1"``. A ``preset`` parameter picks another
+implementation of the same policy (:data:`PRESETS`): ``"hgm?preset=paper"`` is the HGM
+paper's reference algorithm, minus its bugs. Any policy takes staged evaluation as the
 parameter ``staged=STAGE1,THRESHOLD[,STAGE2]`` (``"hgm?staged=5,0.4"``; see
 :mod:`hgm.search.staged`).
 """
@@ -68,6 +70,11 @@ POLICIES: dict[str, str] = {
 }
 
 
+PRESETS: dict[tuple[str, str], str] = {
+    ("hgm", "paper"): "hgm.search.hgm_paper:PaperHGMPolicy",
+}
+
+
 def get_policy(spec: str) -> Policy:
     """Build a policy from a spec such as ``"hgm"``, ``"hgm?alpha=0.5"`` or
     ``"hgm?staged=5,0.4"``.
@@ -80,8 +87,6 @@ def get_policy(spec: str) -> Policy:
     name, _, query = spec.strip().partition("?")
     if name not in POLICIES:
         raise ValueError(f"unknown policy {name!r}; choose one of: {', '.join(sorted(POLICIES))}")
-    module_name, _, cls_name = POLICIES[name].partition(":")
-    cls = getattr(importlib.import_module(module_name), cls_name)
     try:
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
     except ValueError:
@@ -89,6 +94,15 @@ def get_policy(spec: str) -> Policy:
     params = dict(pairs)
     if len(params) != len(pairs):
         raise ValueError(f"policy {name}: a parameter is given twice in {spec!r}")
+    target = POLICIES[name]
+    if "preset" in params:
+        presets = sorted(p for n, p in PRESETS if n == name)
+        if (name, params["preset"]) not in PRESETS:
+            raise ValueError(f"policy {name}: unknown preset {params['preset']!r} "
+                             f"(valid: {', '.join(presets) or 'none'})")  # fmt: skip
+        target = PRESETS[(name, params["preset"])]
+    module_name, _, cls_name = target.partition(":")
+    cls = getattr(importlib.import_module(module_name), cls_name)
     staged = params.pop("staged", None)
     kwargs = _typed_params(name, cls, params)
     try:
@@ -135,6 +149,7 @@ __all__ = [
     "Evaluate",
     "Expand",
     "POLICIES",
+    "PRESETS",
     "Policy",
     "Snapshot",
     "Stop",

@@ -18,7 +18,8 @@ Each decision is an expansion or an evaluation:
   already owed: a child that can never be screened is budget spent for nothing.
 * **Expansion parent**: Thompson sampling on the clade metric over screened valid nodes.
   Each draws from ``Beta(s * (1 + clade_pass[i]), s * (1 + clade_fail[i]))`` and the
-  largest draw wins. ``s = 1 + sharpen * budget_fraction``: at the start of the budget this
+  largest draw wins. ``clade = 0`` (an ablation) ranks parents by their own results
+  instead, ``own_pass`` / ``own_fail``, all else unchanged. ``s = 1 + sharpen * budget_fraction``: at the start of the budget this
   is the plain posterior under a uniform prior; as the budget is spent both parameters
   grow, which keeps each posterior's mean and shrinks its variance about ``s``-fold, so
   late choices follow the clade means more closely (greedier).
@@ -31,7 +32,8 @@ kind is taken; when neither is possible the policy waits for in-flight work, or 
 
 The defaults (``alpha = 0.7``, ``sharpen = 10``, ``screen = 5``) were chosen in the policy
 simulator on seeds 1000-1199, which no reported comparison uses; docs/simulator.md shows
-the choice and how the result depends on it.
+the choice and how the result depends on it. The reference algorithm itself, minus its
+bugs, is the spec ``hgm?preset=paper`` (:mod:`hgm.search.hgm_paper`).
 """
 
 from __future__ import annotations
@@ -57,11 +59,13 @@ class HGMPolicy:
             budget_fraction`` (0 turns sharpening off).
         screen: >= 0; evaluations every new node gets first, and needs before it can be
             a parent (0 turns screening off).
+        clade: 1 ranks parents by their clade's results (HGM); 0 by their own (ablation).
     """
 
     alpha: float = 0.7
     sharpen: float = 10.0
     screen: int = 5
+    clade: int = 1
     name: str = "hgm"
 
     def __post_init__(self) -> None:
@@ -71,6 +75,13 @@ class HGMPolicy:
             raise ValueError(f"sharpen must be >= 0, got {self.sharpen}")
         if self.screen < 0:
             raise ValueError(f"screen must be >= 0, got {self.screen}")
+        if self.clade not in (0, 1):
+            raise ValueError(f"clade must be 0 or 1, got {self.clade}")
+
+    @property
+    def signal(self) -> str:
+        """What parents are ranked by: ``"clade"`` or ``"own"`` results."""
+        return "clade" if self.clade else "own"
 
     def wants_expansion(self, snap: Snapshot) -> bool:
         """The widening rule: is the tree narrow for the evaluations done so far?"""
@@ -108,9 +119,10 @@ class HGMPolicy:
             return None
         scale = 1.0 + self.sharpen * min(max(snap.budget_fraction, 0.0), 1.0)
         eligible = None if parents.all() else parents
-        node = thompson_argmax(
-            snap.clade_pass, snap.clade_fail, rng, scale=scale, eligible=eligible
+        passes, fails = (
+            (snap.clade_pass, snap.clade_fail) if self.clade else (snap.own_pass, snap.own_fail)
         )
+        node = thompson_argmax(passes, fails, rng, scale=scale, eligible=eligible)
         return Expand(node)
 
     def _evaluate(self, snap: Snapshot, rng: np.random.Generator) -> Evaluate | None:

@@ -7,7 +7,8 @@ policy never has to walk the tree: it reads per-node arrays indexed by node id.
 Tasks are named by their index into the run's task list. Every node works through the tasks
 in the same run-wide order (``task_order``), so nodes are compared on the same tasks first;
 a task whose evaluation ended in an infrastructure error goes back on the node's retry list
-and is handed out again before new ones.
+and is handed out again before new ones. A policy may also take any task the node has not
+taken yet (``taken`` tells which), as the HGM paper's preset does with a random one.
 """
 
 from __future__ import annotations
@@ -67,9 +68,15 @@ class Snapshot:
     budget_fraction: float
     evals_left: float | None = None
     """Evaluations the run can still pay for, if the driver knows (None: no such budget)."""
+    taken: np.ndarray | None = None
+    """``taken[i, t]``: node ``i`` has been dispatched task ``t`` (one that ended in an error
+    stays taken; it waits on the node's retry list, and ``next_task`` hands it out first);
+    shape ``(n_nodes, n_tasks)``."""
 
     def copy(self) -> Snapshot:
         fields = {name: getattr(self, name).copy() for name in _ARRAYS}
+        if self.taken is not None:
+            fields["taken"] = self.taken.copy()
         for a in fields.values():
             a.flags.writeable = False
         return Snapshot(
@@ -126,6 +133,12 @@ class TreeStats:
             if old[name] is not None:
                 new[: self.n_nodes] = old[name][: self.n_nodes]
             setattr(self, "_" + name, new)
+        old_taken, old_cursor = getattr(self, "_taken", None), getattr(self, "_cursor", None)
+        self._taken = np.zeros((capacity, self.n_tasks), dtype=bool)
+        self._cursor = np.zeros(capacity, dtype=np.int64)  # first maybe-untaken place in order
+        if old_taken is not None:
+            self._taken[: self.n_nodes] = old_taken[: self.n_nodes]
+            self._cursor[: self.n_nodes] = old_cursor[: self.n_nodes]
         self._capacity = capacity
 
     def snapshot(self) -> Snapshot:
@@ -135,7 +148,10 @@ class TreeStats:
             v = getattr(self, "_" + name)[:n]
             v.flags.writeable = False
             views[name] = v
+        taken = self._taken[:n]
+        taken.flags.writeable = False
         return Snapshot(
+            taken=taken,
             n_nodes=n,
             n_tasks=self.n_tasks,
             evals_done=self.evals_done,
@@ -187,8 +203,8 @@ class TreeStats:
     def take_task(self, node: int, task: int | None = None) -> int:
         """Mark a task of ``node`` as dispatched and return its index.
 
-        Without ``task`` the node's next task is taken. With it (replay), that exact task
-        is taken, which must be the node's next fresh task or one on its retry list.
+        Without ``task`` the node's next task is taken. With it, that exact task is
+        taken: one on the node's retry list, or any task the node has not taken yet.
         """
         self._check(node)
         if not self._valid[node]:
@@ -203,10 +219,12 @@ class TreeStats:
             if not retry:
                 del self._retry[node]
         else:
-            cursor = int(self._issued[node])
-            if cursor >= self.n_tasks or int(self.task_order[cursor]) != task:
-                raise ValueError(f"task {task} is not the next task of node {node}")
-            self._issued[node] = cursor + 1
+            if not 0 <= task < self.n_tasks:
+                raise ValueError(f"unknown task {task} (the run has {self.n_tasks})")
+            if self._taken[node, task]:
+                raise ValueError(f"task {task} of node {node} was taken already")
+            self._taken[node, task] = True
+            self._issued[node] += 1
         self._in_flight[node] += 1
         self.evals_in_flight += 1
         self._refresh_next(node)
@@ -246,10 +264,12 @@ class TreeStats:
         retry = self._retry.get(node)
         if retry:
             self._next_task[node] = retry[0]
-        elif self._issued[node] < self.n_tasks:
-            self._next_task[node] = self.task_order[self._issued[node]]
-        else:
-            self._next_task[node] = -1
+            return
+        cursor, taken, order = int(self._cursor[node]), self._taken[node], self.task_order
+        while cursor < self.n_tasks and taken[order[cursor]]:
+            cursor += 1
+        self._cursor[node] = cursor
+        self._next_task[node] = order[cursor] if cursor < self.n_tasks else -1
 
     def _check(self, node: int) -> None:
         if not 0 <= node < self.n_nodes:

@@ -7,13 +7,23 @@ import warnings
 import numpy as np
 from scipy.stats import spearmanr
 
-CLADE_SIGNAL_POLICIES = frozenset({"hgm"})
-"""Policies that choose parents by their clade's pooled results; the rest by a node's own."""
+CLADE_SIGNAL_POLICIES = frozenset({"hgm", "clade"})
+"""Names that mean ranking by the clade's pooled results; anything else, by a node's own."""
 
 
 def policy_name(spec: str) -> str:
     """``"hgm?alpha=0.6"`` -> ``"hgm"``."""
     return spec.partition("?")[0]
+
+
+def signal_kind(policy: object) -> str:
+    """``"clade"`` or ``"own"``: what ``policy`` ranks parents by (its ``signal`` attribute,
+    or that of the policy it wraps; ``"own"`` when it has none)."""
+    for p in (policy, getattr(policy, "inner", None)):
+        kind = getattr(p, "signal", None)
+        if kind is not None:
+            return str(kind)
+    return "own"
 
 
 def selection_signal(
@@ -25,8 +35,9 @@ def selection_signal(
 ) -> np.ndarray:
     """The per-node score a policy ranks nodes by, as a posterior mean under Beta(1, 1).
 
-    HGM: the clade pass rate ``(clade_pass + 1) / (clade_evals + 2)``; every other policy:
-    the node's own ``(own_pass + 1) / (own_evals + 2)``.
+    ``name`` is a kind (``"clade"``, ``"own"``) or a policy name. ``"clade"`` and ``"hgm"``:
+    the clade pass rate ``(clade_pass + 1) / (clade_evals + 2)``; anything else: the node's
+    own ``(own_pass + 1) / (own_evals + 2)``.
     """
     if name in CLADE_SIGNAL_POLICIES:
         return (clade_pass + 1) / (clade_pass + clade_fail + 2)

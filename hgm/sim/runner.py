@@ -125,12 +125,15 @@ def simulate_run(
         with ArchiveRecorder.open_or_create(Path(out), spec, world) as recorder:
             state = recorder.state()
             stop_reason = _loop(policy, world, state, recorder)
-    return _result(spec, seed, params, state, stop_reason)
+    return _result(spec, policy, seed, params, state, stop_reason)
 
 
 def _loop(policy: Policy, world: World, state: RunState, rec: Recorder | None) -> str:
     """Apply the policy's actions until the budget is spent; return why the run ended."""
     stats, budget = state.stats, world.params.budget
+    # A policy may ask for the seed agent's evaluations to be free (the HGM paper evaluates
+    # it on every task before the run): see hgm.search.hgm_paper.
+    uncharged_root = bool(getattr(policy, "root_eval_uncharged", False))
     while state.spent < budget:
         stats.budget_fraction = state.spent / budget
         stats.evals_left = budget - state.spent
@@ -142,7 +145,7 @@ def _loop(policy: Policy, world: World, state: RunState, rec: Recorder | None) -
             state.spent += world.params.expand_cost
         elif isinstance(action, Evaluate):
             _evaluate(action, state, rec)
-            state.spent += 1
+            state.spent += 0 if action.node == 0 and uncharged_root else 1
         else:
             # Nothing is ever in flight here, so waiting could only wait forever.
             raise RuntimeError(f"policy {policy.name!r} returned {action!r} in a sequential run")
@@ -176,7 +179,9 @@ def _evaluate(action: Evaluate, state: RunState, rec: Recorder | None) -> None:
     stats.record_eval(action.node, task, Outcome.PASS if passed else Outcome.FAIL)
 
 
-def _result(spec: str, seed: int, params: SimParams, state: RunState, reason: str) -> SimResult:
+def _result(
+    spec: str, policy: Policy, seed: int, params: SimParams, state: RunState, reason: str
+) -> SimResult:
     snap = state.stats.snapshot().copy()
     n = snap.n_nodes
     latent = [d.latent for d in state.nodes]
@@ -185,7 +190,7 @@ def _result(spec: str, seed: int, params: SimParams, state: RunState, reason: st
     p = np.array([lat.p if lat.valid else np.nan for lat in latent], dtype=float)
     valid = snap.valid.copy()
     signal = metrics.selection_signal(
-        metrics.policy_name(spec), snap.own_pass, snap.own_fail, snap.clade_pass, snap.clade_fail
+        metrics.signal_kind(policy), snap.own_pass, snap.own_fail, snap.clade_pass, snap.clade_fail
     )
     quality = metrics.clade_quality(snap.parent, p, valid)
     choice = final_agent(snap, min_evals=FINAL_MIN_EVALS, level=FINAL_LEVEL)
