@@ -208,3 +208,29 @@ def test_clade_zero_ranks_parents_by_their_own_results():
     assert get_policy("hgm?clade=0").signal == "own" and get_policy("hgm").signal == "clade"
     with pytest.raises(ValueError, match="clade must be 0 or 1"):
         get_policy("hgm?clade=2")
+
+
+@pytest.mark.slow
+def test_the_real_loop_runs_the_preset(tmp_path):
+    # The real loop charges the root's evaluations to --max-evals (it has no budget-free
+    # evaluations); otherwise the preset behaves as in the simulator.
+    import subprocess
+    import sys
+
+    from hgm.archive import Run
+    from hgm.bench import get_benchmark
+
+    ids = sorted(t.id for t in get_benchmark("builtin").tasks())[:4]
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "hgm.cli", "run", "--model", "scripted:demo", "--benchmark",
+         f"builtin?ids={','.join(ids)}", "--sandbox", "local", "--max-evals", "12", "--workers", "2",
+         "--policy", "hgm?preset=paper", "--out", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    run = Run.open(out, readonly=True)
+    evals = run.evaluations()
+    assert sorted(e.task_index for e in evals if e.node == 0) == [0, 1, 2, 3]  # the root on every task
+    assert [n.parent for n in run.nodes()[1:6]] == [0] * 5  # then five root expansions
+    assert len(evals) == 12
