@@ -33,7 +33,7 @@ class Check:
 
 def doctor() -> list[Check]:
     """Check the sandbox prerequisites: docker SDK and engine, image, bubblewrap (and who the
-    local sandbox runs commands as), gVisor."""
+    local sandbox runs commands as), gVisor; then what local models would run on."""
     checks = [_docker_package()]
     client = None
     if checks[0].ok:
@@ -48,7 +48,44 @@ def doctor() -> list[Check]:
     checks.append(_gvisor(client))
     if client is not None:
         client.close()
+    return checks + local_model_checks()
+
+
+def local_model_checks() -> list[Check]:
+    """What the local-model backends (``hf:``, ``vllm:``) would run on: torch and its devices,
+    transformers, vllm. All optional: API models need none of them."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(package: str) -> str | None:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return None
+
+    checks = []
+    torch_version = installed("torch")
+    if torch_version is None:
+        checks.append(Check("torch", False, "not installed", _TORCH_FIX, optional=True))
+    else:
+        import torch
+
+        gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+        where = f"{len(gpus)} CUDA device(s): {', '.join(gpus)}" if gpus else "no CUDA device: hf: models run on the CPU"
+        checks.append(Check("torch", True, f"torch {torch_version}; {where}", "", optional=True))
+    transformers_version = installed("transformers")
+    checks.append(Check("transformers", transformers_version is not None,
+                        f"transformers {transformers_version}" if transformers_version else "not installed",
+                        "" if transformers_version else "pip install transformers (for hf: models)",
+                        optional=True))  # fmt: skip
+    vllm_version = installed("vllm")
+    checks.append(Check("vllm", vllm_version is not None,
+                        f"vllm {vllm_version}" if vllm_version else "not installed",
+                        "" if vllm_version else "pip install vllm (GPU machines only; for vllm: models)",
+                        optional=True))  # fmt: skip
     return checks
+
+
+_TORCH_FIX = "pip install torch==2.13.0 (the CPU build on a machine without a GPU), for hf: models"
 
 
 def sandbox_checks(backend: str) -> list[Check]:

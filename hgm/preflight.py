@@ -50,13 +50,13 @@ def priced_backend(backend: ModelBackend, config: RunConfig) -> ModelBackend:
     Raises ConfigError when ``max_usd`` is set and the model's price is unknown: such a budget
     would count every call as $0 and never stop the run.
     """
-    from hgm.gateway.litellm_backend import LiteLLMBackend, Price
+    from hgm.gateway.litellm_backend import Price
 
     given = (config.input_cost_per_1m, config.output_cost_per_1m)
-    if not isinstance(backend, LiteLLMBackend):
+    if not hasattr(backend, "priced"):  # litellm and hf: models take prices; scripted ones not
         if given != (None, None):
             raise ConfigError(
-                f"input_cost_per_1m/output_cost_per_1m price litellm models, not {backend.name!r} "
+                f"input_cost_per_1m/output_cost_per_1m price litellm and hf: models, not {backend.name!r} "
                 "(a scripted model takes ?cost_usd=... per call)"
             )
         return backend  # scripted models report their own cost

@@ -12,6 +12,8 @@ Models are named by string and resolved by :func:`get_backend`:
   register in :data:`hgm.gateway.scripted.SCRIPTED_MODELS`);
 - ``scripted:module:function`` — a Python callable ``fn(request, scope) -> dict | ChatResult``;
 - ``scripted:path/to/script.yaml`` — a YAML script (format in :mod:`hgm.gateway.scripted`);
+- ``hf:MODEL`` — a local model run with transformers (a folder, or a hub id where a hub is
+  reachable); prices and options in :mod:`hgm.gateway.hf_backend`;
 - anything else — a litellm model string such as ``openai/gpt-5-mini``, ``anthropic/...``,
   ``hosted_vllm/...``, ``ollama/...``, optionally with ``?api_base=...&timeout=...``.
 
@@ -140,6 +142,10 @@ def get_backend(spec: str) -> ModelBackend:
         from hgm.gateway.scripted import scripted_backend
 
         return scripted_backend(spec.removeprefix("scripted:"))
+    if spec.startswith("hf:"):
+        from hgm.gateway.hf_backend import HFBackend
+
+        return HFBackend.from_spec(spec)
     from hgm.gateway.litellm_backend import LiteLLMBackend
 
     return LiteLLMBackend.from_spec(spec)
