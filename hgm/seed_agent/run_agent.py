@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from agent.llm import LLMClient  # noqa: E402
 from agent.loop import run_agent  # noqa: E402
+from agent.skill_search import EmbeddingClient  # noqa: E402
 from agent.tools import Tools  # noqa: E402
 
 
@@ -36,14 +37,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.workspace.is_dir():
         parser.error(f"workspace {args.workspace} is not a directory")
     task = args.task_file.read_text(encoding="utf-8")
-    llm = LLMClient(
-        base_url=os.environ.get("HGM_GATEWAY_URL", ""),
-        token=os.environ.get("HGM_TOKEN", ""),
-        model=args.model,
-    )
+    base_url, token = os.environ.get("HGM_GATEWAY_URL", ""), os.environ.get("HGM_TOKEN", "")
+    llm = LLMClient(base_url=base_url, token=token, model=args.model)
+    # Skill search ranks by the gateway's embeddings, or lexically when it has none.
+    embeddings = EmbeddingClient(base_url, token) if base_url else None
     # A harness that stops us with SIGTERM still gets the trajectory written.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    trajectory = run_agent(task, llm, Tools(args.workspace), args.max_steps, args.trajectory)
+    trajectory = run_agent(
+        task, llm, Tools(args.workspace, embeddings=embeddings), args.max_steps, args.trajectory
+    )
     print(f"{trajectory['finish_reason']} after {trajectory['steps']} steps", file=sys.stderr)
     return 0 if trajectory["finish_reason"] == "finished" else 1
 

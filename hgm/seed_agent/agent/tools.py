@@ -1,4 +1,5 @@
-"""The agent's tools: bash, view, create_file, str_replace and finish.
+"""The agent's tools: bash, view, create_file, str_replace, finish, and the skill tools
+(search_skills, read_skill, run_skill; see agent/skills.py).
 
 Every tool works inside one workspace directory. A tool never raises to the loop: bad
 arguments, unknown tools and failing commands all come back as a ToolResult with
@@ -13,6 +14,9 @@ import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from agent.skill_search import SKILLS_DIR, EmbeddingClient
+from agent.skills import RUN_TIMEOUT_S, SKILL_TOOL_SPECS, SkillLibrary, SkillRefused
 
 # The most lines `view` shows of one file. Longer files are cut off with a marker.
 VIEW_MAX_LINES = 100
@@ -85,6 +89,7 @@ TOOL_SPECS = [
             "required": ["summary"],
         },
     },
+    *SKILL_TOOL_SPECS,
 ]
 
 
@@ -102,9 +107,16 @@ class ToolError(Exception):
 class Tools:
     """The tools of one run, bound to a workspace directory."""
 
-    def __init__(self, workspace: Path | str, output_limit: int = OUTPUT_LIMIT):
+    def __init__(
+        self,
+        workspace: Path | str,
+        output_limit: int = OUTPUT_LIMIT,
+        skills_dir: Path = SKILLS_DIR,
+        embeddings: EmbeddingClient | None = None,
+    ):
         self.workspace = Path(workspace).resolve()
         self.output_limit = output_limit
+        self.skills = SkillLibrary(self.workspace, skills_dir, embeddings)
 
     def specs(self) -> list[dict]:
         """Tool definitions in the chat-completions ``tools`` format."""
@@ -120,7 +132,7 @@ class Tools:
             args = _parse_arguments(arguments)
             _check_arguments(name, args)
             return handler(**args)
-        except ToolError as e:
+        except (ToolError, SkillRefused) as e:
             return ToolResult(f"Error: {e}", ok=False)
         except Exception as e:  # a tool bug must not end the run
             return ToolResult(f"Error: {name} failed: {type(e).__name__}: {e}", ok=False)
@@ -198,6 +210,18 @@ class Tools:
     def _tool_finish(self, summary: str) -> ToolResult:
         return ToolResult(summary, finished=True)
 
+    def _tool_search_skills(self, query: str, k: int | float = 5) -> ToolResult:
+        return ToolResult(self._truncate(self.skills.search(query, k)))
+
+    def _tool_read_skill(self, name: str) -> ToolResult:
+        return ToolResult(self._truncate(self.skills.read(name)))
+
+    def _tool_run_skill(
+        self, name: str, function: str, arguments: dict | str | None = None, timeout: int | float = RUN_TIMEOUT_S
+    ) -> ToolResult:
+        out = self.skills.run(name, function, arguments, timeout)
+        return ToolResult(self._truncate(out.text), ok=out.ok)
+
     # -- helpers ------------------------------------------------------------------------
     def _resolve(self, path: str) -> Path:
         if not isinstance(path, str) or not path:
@@ -230,6 +254,8 @@ def _check_arguments(name: str, args: dict) -> None:
             raise ToolError(f"argument {key} of {name} must be a string")
         if wanted == "integer" and not isinstance(value, int | float):
             raise ToolError(f"argument {key} of {name} must be a number")
+        if wanted == "object" and not isinstance(value, dict | str):
+            raise ToolError(f"argument {key} of {name} must be a JSON object")
 
 
 def _parse_arguments(arguments: str | dict | None) -> dict:

@@ -27,19 +27,26 @@ class FakeEndpoint:
     """Serves ``replies`` in order on http://127.0.0.1:PORT/v1; records every request body.
 
     A reply is an assistant message (dict) or an HTTPReply. When the replies run out, the
-    endpoint answers with a call to ``finish``. Use as a context manager.
+    endpoint answers with a call to ``finish``. ``embeddings`` answers POST /v1/embeddings:
+    a function from the input texts to their vectors, or an HTTPReply; without it, 404.
+    Embedding requests are recorded in ``embedding_requests``. Use as a context manager.
     """
 
-    def __init__(self, replies: list):
+    def __init__(self, replies: list, embeddings=None):
         self.replies = list(replies)
         self.requests: list[dict] = []
         self.headers: list[dict] = []
+        self.embedding_requests: list[dict] = []
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
-                endpoint.requests.append(json.loads(self.rfile.read(length)))
+                body = json.loads(self.rfile.read(length))
+                if self.path.endswith("/embeddings"):
+                    endpoint.embedding_requests.append(body)
+                    return self._embeddings(body)
+                endpoint.requests.append(body)
                 endpoint.headers.append(dict(self.headers))
                 if endpoint.replies:
                     reply = endpoint.replies.pop(0)
@@ -52,6 +59,18 @@ class FakeEndpoint:
                     usage = {"prompt_tokens": 10, "completion_tokens": 5}
                     body = {"choices": [choice], "usage": usage}
                     self._send(200, body, {})
+
+            def _embeddings(self, body):
+                if embeddings is None:
+                    return self._send(404, {"error": {"message": "no such route"}}, {})
+                if isinstance(embeddings, HTTPReply):
+                    return self._send(embeddings.status, embeddings.body, embeddings.headers)
+                texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+                data = [
+                    {"object": "embedding", "index": i, "embedding": vector}
+                    for i, vector in enumerate(embeddings(texts))
+                ]
+                self._send(200, {"object": "list", "data": data, "model": body["model"]}, {})
 
             def _send(self, status, body, headers):
                 data = json.dumps(body).encode()
