@@ -14,6 +14,7 @@ from rich.console import Console
 
 from hgm import render
 from hgm.cli_skills import skills_app
+from hgm.web import commands as web_commands
 
 app = typer.Typer(
     help="Open-ended self-improvement of coding agents (a Huxley-Gödel Machine).",
@@ -74,7 +75,7 @@ def run(
     1 did not start: the run is held by another driver (its pid is named), or a preflight check failed;
     2 bad input (flags, config, benchmark; nothing written);
     3 stopped on errors (infrastructure errors, unproductive expansions, sandbox gone; fix and resume);
-    130 interrupted by Ctrl-C (resume to go on).
+    130 interrupted by Ctrl-C or SIGTERM (resume to go on).
     """
     from hgm.archive import ArchiveError
     from hgm.archive.lock import RunLocked
@@ -375,6 +376,9 @@ def doctor(as_json: JsonFlag = False) -> None:
         console.print(render.checks(checks))
     if not all(c.ok or c.optional for c in checks):
         raise typer.Exit(1)
+
+
+web_commands.register(app)  # hgm serve, hgm export-html
 
 
 def main() -> None:  # pragma: no cover - console script entry

@@ -461,6 +461,11 @@ class Run:
         with self._lock:
             return schema.totals(self._conn(), RECORD_SCOPES)
 
+    def query(self, sql: str, params: tuple = ()) -> list[dict]:
+        """Rows of one read-only SQL query, for viewers' aggregates (the web page's "what
+        changed since", cost series); a read-only run refuses anything but reading."""
+        return self._rows(sql, params)
+
     def tree_stats(self) -> TreeStats:
         """Rebuild the search statistics by replaying nodes, failed expansions and evaluations."""
         failed = [e.parent for e in self.expansions() if e.status == "failed"]
