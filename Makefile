@@ -16,7 +16,7 @@ DOCKER ?= 1
 # pull a multi-GB CUDA build on machines without a GPU; set TORCH= to keep the one you have.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup system-packages venv docker test test-toolchains lint run clean
+.PHONY: setup system-packages venv docker test test-toolchains test-gpu lint run clean
 
 setup: system-packages venv docker
 
@@ -60,6 +60,11 @@ test: setup
 test-toolchains: setup
 	$(BIN)/python -m hgm.sandbox.image --toolchains
 	$(BIN)/pytest -q -m toolchains
+
+# On a GPU machine: the real vllm serving a small chat model through a run.
+# make test-gpu HGM_TEST_VLLM_MODEL=/models/Qwen2.5-0.5B-Instruct   (needs: pip install vllm)
+test-gpu: setup
+	HGM_TEST_VLLM_MODEL="$(HGM_TEST_VLLM_MODEL)" $(BIN)/pytest -q -m gpu
 
 # With MODEL: evolve the seed agent on the built-in benchmark, in OUT (default:
 # archive/run-<time> under this folder; `hgm run --resume` works on it from any folder).

@@ -433,25 +433,29 @@ class Outage:
 class Interrupts:
     """Counts Ctrl-C (SIGINT) instead of raising, so a result is never half-recorded.
 
-    Installed only in the main thread (signal handlers can live nowhere else); elsewhere the
-    count stays 0 and the default behaviour is untouched.
+    SIGTERM (a process manager, ``kill``) counts as two: the run stops at once, leaving work
+    in flight to the resume, and still closes what it started (sandboxes, a managed model
+    server) on the way out. Installed only in the main thread (signal handlers can live
+    nowhere else); elsewhere the count stays 0 and the default behaviour is untouched.
     """
 
     def __init__(self):
         self.count = 0
-        self._previous = None
+        self._previous: dict[int, object] = {}
 
     def _handle(self, signum, frame) -> None:
-        self.count += 1
+        self.count += 2 if signum == signal.SIGTERM else 1
 
     def __enter__(self) -> Interrupts:
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+        self._previous = {}
 
 
 class ErrorRepeats:

@@ -18,7 +18,7 @@ import numpy as np
 from rich.console import Console
 
 from hgm.config import ConfigError, RunConfig
-from hgm.preflight import preflight, priced_backend
+from hgm.preflight import PreflightError, preflight, priced_backend
 from hgm.scratch import prefix as scratch_prefix
 from hgm.scratch import reap as reap_scratch
 from hgm.session import STOP_KIND_EXIT, ExitCode, RunPlan, failed_event, start_event, stop_event
@@ -178,6 +178,22 @@ def _locked_run(plan: RunPlan, tasks: list[Task]) -> Iterator:
             run.close()
 
 
+def _start_model_server(run, backend, stack: ExitStack, console: Console) -> None:
+    """A model server hgm manages (``vllm:``) starts with the run and stops with it, however
+    the run ends; one that will not start is a preflight failure (nothing spent yet)."""
+    from hgm.gateway import ModelError
+
+    start = getattr(backend, "start", None)
+    if start is None:
+        return
+    stack.callback(backend.close)
+    try:
+        start(log_path=run.path / "logs" / "model-server.log",
+              progress=lambda message: console.print(message, markup=False, highlight=False))
+    except ModelError as e:
+        raise PreflightError(str(e)) from None
+
+
 def reap_sweep() -> None:
     """Remove scratch folders that killed drivers left; never fails the run."""
     try:
@@ -210,6 +226,7 @@ def _search(run, config: RunConfig, parts: Parts, stack: ExitStack, console: Con
         ),
     )
     stack.enter_context(gateway)
+    _start_model_server(run, parts.backend, stack, console)
     # Before the first decision: a run that cannot work stops here, having spent nothing.
     preflight(gateway, parts.sandbox, parts.tasks, probe_model=not parts.model.startswith("scripted:"))
     worker = Worker(run, parts.sandbox, gateway, ledger, parts.tasks, WorkerSettings(

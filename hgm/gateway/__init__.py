@@ -14,6 +14,7 @@ Models are named by string and resolved by :func:`get_backend`:
 - ``scripted:path/to/script.yaml`` — a YAML script (format in :mod:`hgm.gateway.scripted`);
 - ``hf:MODEL`` — a local model run with transformers (a folder, or a hub id where a hub is
   reachable); prices and options in :mod:`hgm.gateway.hf_backend`;
+- ``vllm:MODEL`` — a vLLM server hgm starts, watches and stops (:mod:`hgm.gateway.vllm_backend`);
 - anything else — a litellm model string such as ``openai/gpt-5-mini``, ``anthropic/...``,
   ``hosted_vllm/...``, ``ollama/...``, optionally with ``?api_base=...&timeout=...``.
 
@@ -146,6 +147,10 @@ def get_backend(spec: str) -> ModelBackend:
         from hgm.gateway.hf_backend import HFBackend
 
         return HFBackend.from_spec(spec)
+    if spec.startswith("vllm:"):
+        from hgm.gateway.vllm_backend import VLLMBackend
+
+        return VLLMBackend.from_spec(spec)
     from hgm.gateway.litellm_backend import LiteLLMBackend
 
     return LiteLLMBackend.from_spec(spec)
