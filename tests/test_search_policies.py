@@ -220,42 +220,42 @@ def _simulate(policy, seed: int, steps: int = 60) -> list:
 
 
 def test_dgm_evaluates_the_root_through_stage_two():
-    assert decide(DGMPolicy(), tree([None], {0: "fffff"})) == Evaluate(0, 5)
+    assert decide(DGMPolicy(stage1=5, stage2=15), tree([None], {0: "fffff"})) == Evaluate(0, 5)
 
 
 def test_dgm_stops_evaluating_after_stage_one_below_threshold():
     t = tree([None, 0], {0: "p" * 15, 1: "pffff"})  # 1/5 < 0.4
-    assert decide(DGMPolicy(), t) == Expand(0) or decide(DGMPolicy(), t) == Expand(1)
-    assert not any(isinstance(a, Evaluate) for a in counts(DGMPolicy(), t, 50))
+    assert decide(DGMPolicy(stage1=5, stage2=15), t) == Expand(0) or decide(DGMPolicy(stage1=5, stage2=15), t) == Expand(1)
+    assert not any(isinstance(a, Evaluate) for a in counts(DGMPolicy(stage1=5, stage2=15), t, 50))
 
 
 def test_dgm_continues_to_stage_two_at_the_threshold():
     t = tree([None, 0], {0: "p" * 15, 1: "ppfff"})  # 2/5 = 0.4
-    assert decide(DGMPolicy(), t) == Evaluate(1, 5)
+    assert decide(DGMPolicy(stage1=5, stage2=15), t) == Evaluate(1, 5)
 
 
 def test_dgm_keeps_evaluating_a_node_already_in_stage_two():
     # 2/5 let it through; a bad stage 2 so far does not stop it before 15.
     t = tree([None, 0], {0: "p" * 15, 1: "ppfff" + "fff"})
-    assert decide(DGMPolicy(), t) == Evaluate(1, 8)
+    assert decide(DGMPolicy(stage1=5, stage2=15), t) == Evaluate(1, 8)
 
 
 def test_dgm_evaluates_the_oldest_node_first():
     t = tree([None, 0, 0], {0: "p" * 15, 2: "pp"})
-    assert decide(DGMPolicy(), t) == Evaluate(1, 0)
+    assert decide(DGMPolicy(stage1=5, stage2=15), t) == Evaluate(1, 0)
 
 
 def test_dgm_does_not_over_dispatch_and_expands_meanwhile():
     t = tree([None, 0], {0: "p" * 15, 1: "pppp"}, in_flight={1: 1})
-    assert decide(DGMPolicy(), t) == Expand(0)  # node 1 is not finished: not a parent
+    assert decide(DGMPolicy(stage1=5, stage2=15), t) == Expand(0)  # node 1 is not finished: not a parent
 
 
 def test_dgm_waits_while_the_only_evaluations_are_in_flight():
-    assert decide(DGMPolicy(), tree([None], in_flight={0: 15})) == Wait()
+    assert decide(DGMPolicy(stage1=5, stage2=15), tree([None], in_flight={0: 15})) == Wait()
 
 
 def test_dgm_stops_when_there_are_no_tasks():
-    assert isinstance(decide(DGMPolicy(), tree([None], n_tasks=0)), Stop)
+    assert isinstance(decide(DGMPolicy(stage1=5, stage2=15), tree([None], n_tasks=0)), Stop)
 
 
 def test_dgm_parent_weight_falls_with_the_number_of_children():
@@ -266,14 +266,14 @@ def test_dgm_parent_weight_falls_with_the_number_of_children():
         {0: "f" * 15, 1: "ppppp" + "p" * 10, 2: "ppppp" + "p" * 10},
         invalid=set(range(3, 12)),
     )
-    seen = counts(DGMPolicy(), t, 600)
+    seen = counts(DGMPolicy(stage1=5, stage2=15), t, 600)
     assert seen.get(Expand(2), 0) > 4 * seen.get(Expand(1), 0)
     assert seen.get(Expand(1), 0) > 0
 
 
 def test_dgm_parent_weight_rises_with_the_score():
     t = tree([None, 0, 0], {0: "f" * 15, 1: "pp" + "p" * 13, 2: "ppfff" + "f" * 10})
-    seen = counts(DGMPolicy(), t, 400)
+    seen = counts(DGMPolicy(stage1=5, stage2=15), t, 400)
     assert seen.get(Expand(1), 0) > 5 * seen.get(Expand(2), 0)
 
 
@@ -281,30 +281,30 @@ def test_dgm_parent_weight_rises_with_the_score():
 
 
 def test_greedy_evaluates_the_root_up_to_the_quota_first():
-    assert decide(GreedyPolicy(), tree([None, 0], {0: "ppp"})) == Evaluate(0, 3)
+    assert decide(GreedyPolicy(evals_per_node=5), tree([None, 0], {0: "ppp"})) == Evaluate(0, 3)
 
 
 def test_greedy_evaluates_unevaluated_nodes_lowest_id_first():
-    assert decide(GreedyPolicy(), tree([None, 0, 0], {0: "ppppp"})) == Evaluate(1, 0)
+    assert decide(GreedyPolicy(evals_per_node=5), tree([None, 0, 0], {0: "ppppp"})) == Evaluate(1, 0)
 
 
 def test_greedy_expands_the_best_own_mean():
     t = tree([None, 0, 0], {0: "ppfff", 1: "ppppf", 2: "pffff"})
-    assert decide(GreedyPolicy(), t) == Expand(1)
+    assert decide(GreedyPolicy(evals_per_node=5), t) == Expand(1)
 
 
 def test_greedy_breaks_ties_at_random_among_the_tied_only():
     t = tree([None, 0, 0], {0: "ppppf", 1: "pffff", 2: "ppppf"})
-    assert set(counts(GreedyPolicy(), t, 100)) == {Expand(0), Expand(2)}
+    assert set(counts(GreedyPolicy(evals_per_node=5), t, 100)) == {Expand(0), Expand(2)}
 
 
 def test_greedy_waits_for_in_flight_evaluations_before_any_expansion():
-    assert decide(GreedyPolicy(), tree([None], {0: "pp"}, in_flight={0: 3})) == Wait()
+    assert decide(GreedyPolicy(evals_per_node=5), tree([None], {0: "pp"}, in_flight={0: 3})) == Wait()
 
 
 def test_greedy_quota_is_capped_by_the_number_of_tasks():
     t = tree([None], {0: "pp"}, n_tasks=2)
-    assert decide(GreedyPolicy(), t) == Expand(0)
+    assert decide(GreedyPolicy(evals_per_node=5), t) == Expand(0)
 
 
 def test_random_expands_evaluated_nodes_uniformly():
