@@ -1,7 +1,8 @@
 """The ``hf:`` backend: a real (tiny, random-weight) transformers model behind the gateway.
 
-The model is built here: a one-layer Llama with random weights and a byte-level BPE tokenizer
-trained with ``tokenizers`` on a few lines, with a chat template that renders tools. Nothing
+The model is built by the test (hgm.testing_models): a one-layer Llama with random weights and
+a byte-level BPE tokenizer trained with ``tokenizers`` on a few lines, with a chat template
+that renders tools. Nothing
 of the model or the backend is patched; the replies are random text, which is what the run
 must survive.
 """
@@ -25,47 +26,13 @@ transformers = pytest.importorskip("transformers", reason="make setup installs t
 
 HGM = str(Path(sys.executable).parent / "hgm")
 SCOPE = Scope("other")
-SPECIALS = ["<pad>", "<s>", "</s>", "<|system|>", "<|user|>", "<|assistant|>", "<|tool|>", "<|end|>"]
-# A Hermes-style template: tools listed in a system block, tool calls as <tool_call> JSON.
-TEMPLATE = (
-    "{% if tools %}<|system|>You may call these tools: {{ tools | tojson }}<|end|>{% endif %}"
-    "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] or '' }}"
-    "{% for c in m.get('tool_calls') or [] %}<tool_call>{{ c['function'] | tojson }}</tool_call>{% endfor %}"
-    "<|end|>{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}"
-)
-CORPUS = [
-    "def add(a, b):\n    return a + b\n",
-    "Run the tests and fix the failing function in the workspace.",
-    '<tool_call>{"name": "bash", "arguments": {"command": "ls"}}</tool_call>',
-    "The quick brown fox jumps over the lazy dog. import json, os, sys; print('ok')",
-]
 
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from hgm.testing_models import build_tiny_chat_model
 
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=320, special_tokens=SPECIALS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-    )
-    tok.train_from_iterator(CORPUS * 20, trainer)
-    fast = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>"
-    )
-    fast.chat_template = TEMPLATE
-    fast.save_pretrained(folder)
-    config = transformers.LlamaConfig(
-        vocab_size=len(fast), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-        num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=65536,
-        bos_token_id=fast.bos_token_id, eos_token_id=fast.eos_token_id, pad_token_id=fast.pad_token_id,
-    )  # fmt: skip
-    torch.manual_seed(0)
-    transformers.LlamaForCausalLM(config).save_pretrained(folder)
-    return folder
+    return build_tiny_chat_model(tmp_path_factory.mktemp("tiny-llama"))
 
 
 def _request(text: str, **kw) -> ChatRequest:
