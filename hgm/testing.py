@@ -5,12 +5,15 @@ tree builders.
 (evaluation, diagnosis, expansion) deterministically so that the whole self-improvement loop
 can be exercised without an API: the seed agent fails tasks whose files are longer than its
 ``view`` tool shows, diagnosis names that weakness, and expansion makes the agent raise its
-limit through its own tools, after which those tasks pass. Use it as ``--model scripted:demo``
+limit through its own tools, after which those tasks pass. On a task whose workspace has tests,
+an agent that offers the skill tools first searches its skills, reads the best match and runs
+one of its entry points, as a careful model would. Use it as ``--model scripted:demo``
 (optionally ``scripted:demo?benchmark=dir:PATH`` to solve tasks of another benchmark).
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -42,6 +45,13 @@ GENERIC_PROBLEM = (
 
 # The change the demo makes for GENERIC_PROBLEM.
 TESTING_RULE = "Before you call finish, run the tests the workspace has and read their output."
+
+# What the demo looks for in the agent's skills on a task with tests, and how many of the hits
+# it reads to find an entry point it can call: one whose required parameters all name a folder
+# (filled with the workspace, ".").
+SKILL_QUERY = "run the workspace's unit tests and summarise the failures"
+SKILL_READS = 3
+FOLDER_PARAMS = frozenset({"path", "root", "directory", "dir", "folder", "workspace", "repo", "cwd", "base"})
 
 
 class DemoModel(ScriptedModel):
@@ -77,6 +87,11 @@ class DemoModel(ScriptedModel):
         plan = _solution_files(Path(task.solution))
         if not _called(done, "view", "."):
             return _call("view", path=".")
+        listing = _result_of(done, "view", ".") or ""
+        if "tests/" in listing.split() and _offers(request, "search_skills"):
+            step = _use_skills(done)
+            if step is not None:
+                return step
         for rel in plan:
             seen = _result_of(done, "view", rel)
             if seen is None:
@@ -91,7 +106,6 @@ class DemoModel(ScriptedModel):
             if not _called(done, "create_file", rel):
                 content = (Path(task.solution) / rel).read_text(encoding="utf-8")
                 return _call("create_file", path=rel, content=content)
-        listing = _result_of(done, "view", ".") or ""
         if "tests/" in listing.split() and not _called(done, "bash"):
             return _call("bash", command="python3 -m unittest discover -s tests -q 2>&1 | tail -5")
         return _finish(f"Fixed the bug by rewriting {', '.join(plan)}.")
@@ -153,6 +167,53 @@ class DemoModel(ScriptedModel):
         return _finish("Added a rule to the system prompt: run the tests before finishing.")
 
 
+# -- evaluation: skills ------------------------------------------------------------------------
+def _use_skills(done: list) -> dict | None:
+    """The next skill call (search, read the hits in turn, run one entry point), or None."""
+    found = _result_of(done, "search_skills")
+    if found is None:
+        return _call("search_skills", query=SKILL_QUERY)
+    if _called(done, "run_skill"):
+        return None
+    for name in re.findall(r"^\d+\. ([a-z0-9-]+) \(score", found, re.MULTILINE)[:SKILL_READS]:
+        shown = next((r for c, a, r in done if c == "read_skill" and a.get("name") == name), None)
+        if shown is None:
+            return _call_with("read_skill", {"name": name})
+        entry = _callable_entry_point(shown)
+        if entry is not None:
+            function, arguments = entry
+            return _call_with("run_skill", {"name": name, "function": function, "arguments": arguments})
+    return None
+
+
+def _callable_entry_point(shown: str) -> tuple[str, dict] | None:
+    """The first entry point read_skill listed whose required parameters the demo can fill."""
+    for match in re.finditer(r"^- ([A-Za-z_]\w*)(\(.*)$", shown, re.MULTILINE):
+        args = _parameters(match.group(2))
+        if args is None:
+            continue
+        positional = args.posonlyargs + args.args
+        required = [a.arg for a in positional[: len(positional) - len(args.defaults)]]
+        required += [a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is None]
+        if all(name in FOLDER_PARAMS for name in required):
+            return match.group(1), {name: "." for name in required}
+    return None
+
+
+def _parameters(text: str) -> ast.arguments | None:
+    """The parameters of the shortest prefix ``(...)`` of ``text`` that parses as a signature."""
+    for end in (i for i, ch in enumerate(text) if ch == ")"):
+        try:
+            return ast.parse(f"def f{text[: end + 1]}: pass").body[0].args  # type: ignore[attr-defined]
+        except SyntaxError:
+            continue
+    return None
+
+
+def _offers(request: ChatRequest, tool: str) -> bool:
+    return any((t.get("function") or t).get("name") == tool for t in request.tools or [])
+
+
 # -- conversation helpers ----------------------------------------------------------------------
 def _tool_history(messages: list[dict]) -> list[tuple[str, dict, str | None]]:
     """(tool name, arguments, result text or None) for every tool call made so far."""
@@ -188,6 +249,11 @@ def _called(history: list, name: str, path: str | None = None) -> bool:
 
 
 def _call(name: str, **arguments: str) -> dict:
+    return {"tool_calls": [{"name": name, "arguments": arguments}]}
+
+
+def _call_with(name: str, arguments: dict) -> dict:
+    """A tool call whose arguments may be named like ``_call``'s own parameter (``name``)."""
     return {"tool_calls": [{"name": name, "arguments": arguments}]}
 
 

@@ -237,3 +237,81 @@ def test_build_stats_builds_the_tree_and_its_clade_counts():
 def test_build_stats_rejects_gaps_in_node_ids():
     with pytest.raises(ValueError, match="without gaps"):
         build_stats("0>2")
+
+
+# -- skills ------------------------------------------------------------------------------------
+RUN_TESTS_SKILL = '''\
+"""Run a folder's unit tests."""
+
+import subprocess
+import sys
+
+__all__ = ["find_tests", "run_tests"]
+
+
+def find_tests(pattern: str) -> list[str]:
+    """Not callable by the demo: it cannot fill ``pattern``."""
+    return []
+
+
+def run_tests(path: str, timeout_s: float = 60.0) -> dict[str, object]:
+    """Run the unit tests under path/tests and return the exit code and the last line."""
+    proc = subprocess.run([sys.executable, "-m", "unittest", "discover", "-s", "tests"],
+                          cwd=path, capture_output=True, text=True, timeout=timeout_s)
+    return {"exit_code": proc.returncode, "last_line": proc.stderr.strip().splitlines()[-1]}
+'''
+
+
+def agent_with_run_tests_skill(root: Path) -> Path:
+    agent = root / "agent"
+    shutil.copytree(SEED, agent, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    folder = agent / "skills" / "run-tests"
+    folder.mkdir()
+    (folder / "SKILL.md").write_text(
+        "---\nname: run-tests\ndescription: Run the unit tests of a folder and summarise the "
+        "failures.\n---\n\nCall run_tests(path).\n"
+    )
+    (folder / "run_tests.py").write_text(RUN_TESTS_SKILL)
+    return agent
+
+
+@pytest.fixture(scope="module")
+def builtin_gateway():
+    sockdir = Path(tempfile.mkdtemp(prefix="hgm-gw-"))
+    gw = Gateway(DemoModel(), socket_path=sockdir / "gw.sock", recorder=lambda c: None, tcp_port=0)
+    with gw:
+        yield gw
+    shutil.rmtree(sockdir, ignore_errors=True)
+
+
+def _short_builtin_task() -> Task:
+    tasks = sorted(get_benchmark("builtin").tasks(), key=lambda t: t.id)
+    return next(t for t in tasks if _fits_in_view(t, SEED_VIEW_LIMIT))
+
+
+def test_demo_searches_reads_and_runs_a_skill_on_a_task_with_tests(builtin_gateway, tmp_path):
+    from hgm.skills.usage import SkillUsage, skill_usage
+    from hgm.testing import SKILL_QUERY
+
+    agent = agent_with_run_tests_skill(tmp_path)
+    passed, trajectory = evaluate(builtin_gateway, agent, _short_builtin_task(), tmp_path / "eval")
+    assert passed, trajectory["summary"]
+    calls = trajectory["tool_calls"]
+    assert [c["name"] for c in calls][:4] == ["view", "search_skills", "read_skill", "run_skill"]
+    assert "1. run-tests (score" in calls[1]["output"]
+    assert json.loads(calls[3]["arguments"]) == {
+        "name": "run-tests", "function": "run_tests", "arguments": {"path": "."}
+    }
+    result = json.loads(calls[3]["output"].split("\n[printed by the skill]")[0])["result"]
+    assert result["exit_code"] in (0, 1) and result["last_line"].startswith(("OK", "FAILED"))
+    assert skill_usage(json.dumps(trajectory).encode()) == SkillUsage(
+        searched=(SKILL_QUERY,), read=("run-tests",), ran=("run-tests",)
+    )
+
+
+def test_demo_goes_on_with_the_task_when_the_agent_has_no_skills(builtin_gateway, tmp_path):
+    passed, trajectory = evaluate(builtin_gateway, SEED, _short_builtin_task(), tmp_path)
+    assert passed, trajectory["summary"]
+    names = [c["name"] for c in trajectory["tool_calls"]]
+    assert names[:2] == ["view", "search_skills"] and "No skills" in trajectory["tool_calls"][1]["output"]
+    assert "read_skill" not in names and "run_skill" not in names
