@@ -19,7 +19,10 @@ import pytest
 import hgm
 from hgm.gateway import ChatRequest, Gateway, Scope
 from hgm.gateway.scripted import CallableModel
+from hgm.jobs.evaluation import AgentLimits, evaluate
+from hgm.sandbox import get_sandbox
 from hgm.skills.usage import MAX_ENTRIES, SkillUsage, skill_usage
+from hgm.types import Outcome, Task
 
 SEED = Path(hgm.__file__).parent / "seed_agent"
 
@@ -113,6 +116,46 @@ def test_a_real_run_whose_bash_runs_skill_code_counts_it_as_ran(tmp_path):
     assert "name: count-lines" in outputs[0] and "count-lines" in outputs[1]
     assert "[exit code: 0]" in outputs[2]
     assert skill_usage(trajectory) == SkillUsage(read=("count-lines",), ran=("count-lines",))
+
+
+def test_an_evaluation_in_the_sandbox_runs_the_skill_and_records_its_usage(tmp_path):
+    root = tmp_path / "task"
+    (root / "workspace").mkdir(parents=True)
+    (root / "workspace" / "notes.txt").write_text("one\ntwo\nthree\n")
+    (root / "tests").mkdir()
+    (root / "tests" / "test_hidden.py").write_text(
+        "import unittest\n\nclass T(unittest.TestCase):\n    def test_ok(self):\n        pass\n"
+    )
+    task = Task(id="t", instructions="count", workspace=root / "workspace", tests=root / "tests",
+                test_command="python -m unittest discover -s tests_hidden -q")  # fmt: skip
+    replies = [
+        call("search_skills", query="count lines"),
+        call("read_skill", name="count-lines"),
+        call("run_skill", name="count-lines", function="count_lines", arguments={"path": "notes.txt"}),
+        call("finish", summary="3 lines"),
+    ]
+
+    def reply(request: ChatRequest, scope: Scope) -> dict:
+        return replies[min(sum(1 for m in request.messages if m.get("role") == "tool"), 3)]
+
+    sockdir = Path(tempfile.mkdtemp(prefix="hgm-gw-"))
+    gateway = Gateway(CallableModel(reply, "script"), socket_path=sockdir / "gw.sock", recorder=lambda c: None)
+    sandbox = get_sandbox("local")
+    try:
+        with gateway:
+            result = evaluate(
+                sandbox, agent_with_a_skill(tmp_path), task, model="script",
+                token=gateway.issue_token(Scope(kind="evaluation", node=0, ref="e1", task="t")),
+                gateway_socket=gateway.socket_path, limits=AgentLimits(max_steps=8, time_limit_s=120),
+                test_time_limit_s=60,
+            )  # fmt: skip
+    finally:
+        sandbox.close()
+        shutil.rmtree(sockdir, ignore_errors=True)
+    assert result.outcome is Outcome.PASS, (result.reason, result.trajectory[-2000:])
+    calls = json.loads(result.trajectory)["tool_calls"]
+    assert json.loads(calls[2]["output"]) == {"result": {"lines": 3}}  # ran in the sandbox's /work
+    assert result.skill_usage == SkillUsage(("count lines",), ("count-lines",), ("count-lines",))
 
 
 def test_a_run_without_skill_calls_uses_none(tmp_path):

@@ -42,6 +42,7 @@ from hgm.jobs.verdict import (
     parse_test_command,
 )
 from hgm.sandbox import Mount, RunResult, RunSpec, Sandbox
+from hgm.skills.usage import SkillUsage, skill_usage
 from hgm.types import Outcome, Task
 
 # The task's own files are trusted: only what the agent leaves behind is bounded.
@@ -106,6 +107,8 @@ class EvalResult:
     trajectory: bytes
     test_log: str
     reason: str | None = None
+    skill_usage: SkillUsage = field(default_factory=SkillUsage)
+    """The skills the agent searched, read and ran, from its trajectory (hgm.skills.usage)."""
 
 
 def run_agent(
@@ -258,7 +261,8 @@ def evaluate(
 
     def done(outcome: Outcome, trajectory: bytes, log: str, reason: str | None) -> EvalResult:
         trajectory, log_bytes = _within_quota(trajectory, log.encode(errors="replace"), bounds)
-        return EvalResult(outcome, time.monotonic() - start, trajectory, log_bytes.decode(errors="replace"), reason)
+        return EvalResult(outcome, time.monotonic() - start, trajectory, log_bytes.decode(errors="replace"), reason,
+                          skill_usage(trajectory))  # fmt: skip
 
     if not (Path(agent_dir) / "run_agent.py").is_file():
         return done(Outcome.ERROR, b"", "", "the agent cannot start: its source has no run_agent.py")
