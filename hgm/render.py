@@ -47,7 +47,11 @@ def status(data: dict) -> Panel:
     if ex:
         t.add_row("expansions", " · ".join(f"{v} {k}" for k, v in ex.items()))
     t.add_row("LLM calls", str(data.get("llm_calls", 0)))
+    if data.get("model"):
+        t.add_row("model", Text(str(data["model"])))
     t.add_row("spent", f"${data['cost_usd']:.4f}")
+    if data.get("pricing"):
+        t.add_row("pricing", Text(data["pricing"]))
     t.add_row("best", _status_best(data))
     for i, session in enumerate(data.get("sessions") or []):
         t.add_row("sessions" if i == 0 else "", _session_line(session))
@@ -143,7 +147,9 @@ def node(data: dict) -> Group:
         rows.append(("CMP", f"{_pct(c['rate'])} [{_pct(lo)}, {_pct(hi)}]  (posterior mean [95% credible "
                             f"interval]; the clade passed {c['passes']} of {c['evals']})"))
     rows.append(("children", ", ".join(map(str, data["children"])) or "—"))
-    rows.append(("LLM", f"{data['llm_calls']['count']} calls, ${data['llm_calls']['cost_usd']:.4f}"))
+    calls = data["llm_calls"]
+    priced = f" ({calls['pricing']})" if calls.get("pricing") else ""
+    rows.append(("LLM", f"{calls['count']} calls, ${calls['cost_usd']:.4f}{priced}"))
     parts = [_grid(rows)]
     if data["proposal"]:
         parts.append(Panel(Text(clean(data["proposal"])), title="proposal", expand=False))

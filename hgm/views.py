@@ -99,6 +99,32 @@ def _choice_summary(choice: FinalChoice) -> dict:
     }
 
 
+def pricing(config: dict) -> str:
+    """How the run's dollars were counted, in words (docs/models.md): the same --max-usd
+    means the same thing for every backend only if a user can see which pricing applied."""
+    from urllib.parse import parse_qsl
+
+    model = str(config.get("model") or "")
+    params = dict(parse_qsl(model.partition("?")[2]))
+    if model.startswith("scripted:"):
+        return "scripted: each call costs what the script says"
+    given = (config.get("input_cost_per_1m"), config.get("output_cost_per_1m"))
+    if None not in given:
+        return f"${given[0]:g} in / ${given[1]:g} out per million tokens (config)"
+    if "usd_per_gpu_hour" in params:
+        return f"${params['usd_per_gpu_hour']} per GPU hour of the model's device time (model string)"
+    per_million = (params.get("input_cost_per_1m"), params.get("output_cost_per_1m"))
+    if None not in per_million:
+        return f"${per_million[0]} in / ${per_million[1]} out per million tokens (model string)"
+    if "input_cost_per_token" in params:
+        return f"${params['input_cost_per_token']} in / ${params.get('output_cost_per_token')} out per token (model string)"
+    if config.get("allow_free"):
+        return "free: calls to a model without a known price count $0 (--allow-free)"
+    if model.startswith(("hf:", "vllm:")):
+        return "no price: tokens recorded, $0 counted"
+    return "litellm's price table for the model"
+
+
 def run_status(run: Run) -> dict:
     """Counts, spend and the current best agent, in the shape of `hgm status --json`.
 
@@ -117,6 +143,8 @@ def run_status(run: Run) -> dict:
         "evaluations": totals["evaluations"],
         "expansions": totals["expansions"],
         "llm_calls": totals["llm_calls"],
+        "model": run.config.get("model"),
+        "pricing": pricing(run.config),
         # Every dollar is an LLM call, including calls of work that was in flight when a run
         # was killed (redone on resume, but spent all the same).
         "cost_usd": round(float(totals["llm_cost_usd"]), 6),
@@ -202,7 +230,8 @@ def node_detail(run: Run, node_id: int) -> dict:
             }
             for e in evals
         ],
-        "llm_calls": {"count": len(calls), "cost_usd": float(sum(c["cost_usd"] for c in calls))},
+        "llm_calls": {"count": len(calls), "cost_usd": float(sum(c["cost_usd"] for c in calls)),
+                      "pricing": pricing(run.config)},
         "meta": node.meta,
     }
 

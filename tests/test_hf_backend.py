@@ -185,3 +185,6 @@ def test_a_real_run_with_the_tiny_model_completes_and_records_tokens_and_cost(ti
     assert len(outcomes) == 2 and set(outcomes) <= {"pass", "fail"}  # random text; nothing broke
     check = subprocess.run([HGM, "check", "run"], cwd=tmp_path, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
+    status = json.loads(subprocess.run([HGM, "status", "run", "--json"], cwd=tmp_path,
+                                       capture_output=True, text=True).stdout)  # fmt: skip
+    assert status["pricing"] == "$1 in / $2 out per million tokens (model string)"

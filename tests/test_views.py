@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from rich.console import Console
 
 from hgm.display import LiveDisplay
@@ -32,3 +33,21 @@ def test_live_display_prints_run_text_verbatim_on_a_terminal_and_in_a_log():
     for terminal in (True, False):
         out = _live("ppp", terminal)
         assert LAST in out and "[x] y" in out, out
+
+
+@pytest.mark.parametrize(
+    "config, expected",
+    [
+        ({"model": "scripted:demo"}, "scripted"),
+        ({"model": "openai/gpt-5-mini"}, "litellm's price table"),
+        ({"model": "openai/x", "input_cost_per_1m": 0.2, "output_cost_per_1m": 0.8}, "$0.2 in / $0.8 out per million tokens (config)"),
+        ({"model": "hf:/m?usd_per_gpu_hour=2.5"}, "$2.5 per GPU hour"),
+        ({"model": "hosted_vllm/m?input_cost_per_1m=1&output_cost_per_1m=3"}, "$1 in / $3 out per million tokens (model string)"),
+        ({"model": "ollama/qwen3", "allow_free": True}, "free"),
+        ({"model": "vllm:org/m"}, "no price"),
+    ],
+)
+def test_the_pricing_a_run_used_is_said_in_words(config, expected):
+    from hgm.views import pricing
+
+    assert expected in pricing(config)
