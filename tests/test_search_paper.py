@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hgm.search import Evaluate, Expand, get_policy
+from hgm.search import Evaluate, Expand, Wait, get_policy
 from hgm.search.hgm import HGMPolicy
 from hgm.search.hgm_paper import PaperHGMPolicy
 from hgm.search.tree import TreeStats
@@ -66,6 +66,12 @@ def test_the_root_is_evaluated_on_every_task_then_expanded_five_times():
     # 0 evaluations of non-root nodes: 0 ** 0.6 < 3 valid children, so evaluate a child.
     action = policy.decide(t.snapshot(), rng)
     assert isinstance(action, Evaluate) and action.node in (1, 2, 4)
+
+
+def test_with_root_results_in_flight_the_initial_expansions_wait():
+    t = tree([None], {0: "pp"}, n_tasks=3)
+    t.take_task(0)  # the root's last task is running
+    assert decisions(PaperHGMPolicy(), t) == {Wait()}
 
 
 def test_a_run_starts_with_the_five_root_expansions():

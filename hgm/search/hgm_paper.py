@@ -8,8 +8,8 @@ Item by item, with where the reference does it (``hgm.py``, ``tree.py`` of that 
   the simulator honours it, the real loop charges every evaluation to ``--max-evals``);
   ``"inside"`` evaluates the root on every task and pays for it from the budget.
 * **Initial expansions** (``main``: ``min(5, int(max_workers ** alpha))`` expansions of the
-  root, 5 with the reference's 20 workers): then ``initial`` expansion attempts of the root
-  before anything else.
+  root, 5 with the reference's 20 workers): once the root's results are all in,
+  ``initial`` expansion attempts of the root before anything else.
 * **Widening** (``sample``): expand when ``evals ** alpha >= (nodes - 1) + pending``, where
   ``evals`` leaves out the root's evaluations (the reference's ``n_task_evals`` does) and
   ``nodes - 1`` counts the valid nodes other than the root (a failed self-modification, an
@@ -44,7 +44,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from hgm.search import Action, Evaluate, Expand
+from hgm.search import Action, Evaluate, Expand, Wait
 from hgm.search.common import wait_or_stop
 from hgm.search.sampling import thompson_argmax
 from hgm.search.tree import Snapshot
@@ -121,7 +121,8 @@ class PaperHGMPolicy:
             return Evaluate(0, self._task(snap, 0, rng))
         attempts = snap.n_nodes - 1 + snap.pending_expansions + snap.failed_expansions
         if attempts < self.initial and snap.valid[0]:
-            return Expand(0)
+            # As in the reference, the root's results are all in before it is expanded.
+            return Wait() if snap.in_flight[0] > 0 else Expand(0)
         first, second = (
             (self._expand, self._evaluate)
             if self.wants_expansion(snap)
