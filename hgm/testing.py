@@ -51,7 +51,9 @@ TESTING_RULE = "Before you call finish, run the tests the workspace has and read
 # (filled with the workspace, ".").
 SKILL_QUERY = "run the workspace's unit tests and summarise the failures"
 SKILL_READS = 3
-FOLDER_PARAMS = frozenset({"path", "root", "directory", "dir", "folder", "workspace", "repo", "cwd", "base"})
+FOLDER_PARAMS = frozenset(
+    {"path", "root", "directory", "dir", "folder", "workspace", "repo", "cwd", "base"}
+)
 
 
 class DemoModel(ScriptedModel):
@@ -182,7 +184,8 @@ def _use_skills(done: list) -> dict | None:
         entry = _callable_entry_point(shown)
         if entry is not None:
             function, arguments = entry
-            return _call_with("run_skill", {"name": name, "function": function, "arguments": arguments})
+            call = {"name": name, "function": function, "arguments": arguments}
+            return _call_with("run_skill", call)
     return None
 
 
@@ -194,7 +197,8 @@ def _callable_entry_point(shown: str) -> tuple[str, dict] | None:
             continue
         positional = args.posonlyargs + args.args
         required = [a.arg for a in positional[: len(positional) - len(args.defaults)]]
-        required += [a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is None]
+        keyword = zip(args.kwonlyargs, args.kw_defaults, strict=True)
+        required += [a.arg for a, default in keyword if default is None]
         if all(name in FOLDER_PARAMS for name in required):
             return match.group(1), {name: "." for name in required}
     return None
@@ -204,9 +208,11 @@ def _parameters(text: str) -> ast.arguments | None:
     """The parameters of the shortest prefix ``(...)`` of ``text`` that parses as a signature."""
     for end in (i for i, ch in enumerate(text) if ch == ")"):
         try:
-            return ast.parse(f"def f{text[: end + 1]}: pass").body[0].args  # type: ignore[attr-defined]
+            function = ast.parse(f"def f{text[: end + 1]}: pass").body[0]
         except SyntaxError:
             continue
+        if isinstance(function, ast.FunctionDef):
+            return function.args
     return None
 
 

@@ -174,7 +174,11 @@ def _calls(data: object) -> Iterator[_Call]:
         for record in records:
             if isinstance(record, dict) and isinstance(record.get("name"), str):
                 output = record.get("output")
-                yield _Call(record["name"], _arguments(record.get("arguments")), output if isinstance(output, str) else None)
+                yield _Call(
+                    record["name"],
+                    _arguments(record.get("arguments")),
+                    output if isinstance(output, str) else None,
+                )
         return
     yield from _calls_from_messages(data.get("messages"))
 
@@ -187,7 +191,9 @@ def _calls_from_messages(messages: object) -> Iterator[_Call]:
         if isinstance(m, dict) and m.get("role") == "tool" and isinstance(m.get("content"), str):
             results[str(m.get("tool_call_id"))] = m["content"]
     for m in messages:
-        calls = m.get("tool_calls") if isinstance(m, dict) and m.get("role") == "assistant" else None
+        calls = (
+            m.get("tool_calls") if isinstance(m, dict) and m.get("role") == "assistant" else None
+        )
         for call in calls if isinstance(calls, list) else []:
             function = call.get("function") if isinstance(call, dict) else None
             if isinstance(function, dict) and isinstance(function.get("name"), str):
@@ -198,7 +204,7 @@ def _calls_from_messages(messages: object) -> Iterator[_Call]:
 def _arguments(arguments: object) -> dict[str, Any]:
     if isinstance(arguments, str):
         try:
-            arguments = json.loads(arguments[:MAX_COMMAND_CHARS * 2])
+            arguments = json.loads(arguments[: MAX_COMMAND_CHARS * 2])
         except (ValueError, RecursionError):
             return {}
     return arguments if isinstance(arguments, dict) else {}

@@ -122,7 +122,9 @@ def _entry_points(module_file: Path) -> tuple[EntryPoint, ...]:
         if node is not None:
             doc = (ast.get_docstring(node) or "").strip().splitlines()
             returns = f" -> {ast.unparse(node.returns)}" if node.returns else ""
-            points.append(EntryPoint(name, f"({ast.unparse(node.args)}){returns}", doc[0] if doc else ""))
+            points.append(
+                EntryPoint(name, f"({ast.unparse(node.args)}){returns}", doc[0] if doc else "")
+            )
     return tuple(points)
 
 
@@ -140,7 +142,9 @@ def _all_names(tree: ast.Module) -> list[str] | None:
 
 
 # -- ranking --------------------------------------------------------------------------------
-def rank(query: str, skills: list[SkillInfo], k: int, embeddings: EmbeddingClient | None) -> Ranking:
+def rank(
+    query: str, skills: list[SkillInfo], k: int, embeddings: EmbeddingClient | None
+) -> Ranking:
     """The ``k`` skills most relevant to ``query``: by embedding cosine when the gateway
     serves embeddings, else by BM25 (and the note says why)."""
     texts = [s.search_text() for s in skills]
@@ -153,9 +157,15 @@ def rank(query: str, skills: list[SkillInfo], k: int, embeddings: EmbeddingClien
             why = str(e)
         else:
             scores = [_cosine(vectors[0], v) for v in vectors[1:]]
-            return Ranking(_top(skills, scores, k, positive=False), "embedding", "embedding (cosine similarity)")
+            return Ranking(
+                _top(skills, scores, k, positive=False),
+                "embedding",
+                "embedding (cosine similarity)",
+            )
     scores = bm25_scores(query, texts)
-    return Ranking(_top(skills, scores, k, positive=bool(query.strip())), "lexical", f"lexical fallback: {why}")
+    return Ranking(
+        _top(skills, scores, k, positive=bool(query.strip())), "lexical", f"lexical fallback: {why}"
+    )
 
 
 def _top(skills: list[SkillInfo], scores: list[float], k: int, positive: bool) -> list[Hit]:
@@ -189,7 +199,12 @@ def bm25_scores(query: str, texts: list[str]) -> list[float]:
             tf = doc.get(word, 0)
             if tf:
                 idf = math.log(1 + (len(docs) - df + 0.5) / (df + 0.5))
-                score += idf * tf * (BM25_K1 + 1) / (tf + BM25_K1 * (1 - BM25_B + BM25_B * length / avg_len))
+                score += (
+                    idf
+                    * tf
+                    * (BM25_K1 + 1)
+                    / (tf + BM25_K1 * (1 - BM25_B + BM25_B * length / avg_len))
+                )
         scores.append(score)
     return scores
 
@@ -247,7 +262,9 @@ class EmbeddingClient:
             rows = sorted(data["data"], key=lambda row: row["index"])
             vectors = [[float(x) for x in row["embedding"]] for row in rows]
         except (KeyError, TypeError, ValueError) as e:
-            raise EmbeddingUnavailable(f"malformed embeddings answer ({type(e).__name__}: {e})") from None
+            raise EmbeddingUnavailable(
+                f"malformed embeddings answer ({type(e).__name__}: {e})"
+            ) from None
         if len(vectors) != len(texts):
             raise EmbeddingUnavailable(f"asked for {len(texts)} embeddings, got {len(vectors)}")
         return vectors

@@ -123,10 +123,15 @@ class SkillLibrary:
         k = min(max(int(k), 1), MAX_K)
         ranking = rank(query, skills, k, self.embeddings)
         lines = [f"ranking: {ranking.note}"]
-        lines += [f"{i}. {h.name} (score {h.score:.4f}): {h.description}" for i, h in enumerate(ranking.hits, 1)]
+        lines += [
+            f"{i}. {h.name} (score {h.score:.4f}): {h.description}"
+            for i, h in enumerate(ranking.hits, 1)
+        ]
         if not ranking.hits:
             lines.append(f"No skill matches; the library has: {', '.join(s.name for s in skills)}.")
-        lines.append("Read a skill with read_skill(name); call one with run_skill(name, function, arguments).")
+        lines.append(
+            "Read a skill with read_skill(name); call one with run_skill(name, function, arguments)."
+        )
         return "\n".join(lines)
 
     def read(self, name: str) -> str:
@@ -137,7 +142,9 @@ class SkillLibrary:
             for p in skill.folder.rglob("*")
             if p.is_file() and "__pycache__" not in p.parts
         )
-        shown = files[:MAX_LISTED_FILES] + ([f"... {len(files) - MAX_LISTED_FILES} more"] if len(files) > MAX_LISTED_FILES else [])
+        shown = files[:MAX_LISTED_FILES] + (
+            [f"... {len(files) - MAX_LISTED_FILES} more"] if len(files) > MAX_LISTED_FILES else []
+        )
         calls = [f"- {e.name}{e.signature}: {e.summary}" for e in skill.entry_points]
         return "\n".join([
             f"# skill {skill.name} (folder {skill.folder})", body.rstrip(), "",
@@ -152,7 +159,9 @@ class SkillLibrary:
         skill = self._skill(name)
         if function not in {e.name for e in skill.entry_points}:
             known = ", ".join(e.name for e in skill.entry_points) or "none"
-            raise SkillRefused(f"skill {name} has no entry point {function!r}; its entry points: {known}")
+            raise SkillRefused(
+                f"skill {name} has no entry point {function!r}; its entry points: {known}"
+            )
         kwargs = _kwargs(arguments)
         timeout = min(max(float(timeout), 1.0), MAX_RUN_TIMEOUT_S)
         proc = subprocess.Popen(
@@ -173,7 +182,11 @@ class SkillLibrary:
         except BaseException:
             os.killpg(proc.pid, signal.SIGKILL)
             raise
-        return _output(out.decode("utf-8", errors="replace"), err.decode("utf-8", errors="replace"), proc.returncode)
+        return _output(
+            out.decode("utf-8", errors="replace"),
+            err.decode("utf-8", errors="replace"),
+            proc.returncode,
+        )
 
     def _skill(self, name: str) -> SkillInfo:
         if not isinstance(name, str) or not NAME_RE.match(name):

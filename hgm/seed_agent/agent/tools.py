@@ -217,7 +217,11 @@ class Tools:
         return ToolResult(self._truncate(self.skills.read(name)))
 
     def _tool_run_skill(
-        self, name: str, function: str, arguments: dict | str | None = None, timeout: int | float = RUN_TIMEOUT_S
+        self,
+        name: str,
+        function: str,
+        arguments: dict | str | None = None,
+        timeout: int | float = RUN_TIMEOUT_S,
     ) -> ToolResult:
         out = self.skills.run(name, function, arguments, timeout)
         return ToolResult(self._truncate(out.text), ok=out.ok)

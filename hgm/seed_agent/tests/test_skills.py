@@ -94,7 +94,9 @@ class SkillToolsTest(unittest.TestCase):
     def test_search_ranks_by_the_gateways_embeddings(self):
         # Vectors that disagree with the words: the query is closest to find-symbol.
         def embed(texts):
-            return [[1.0, 0.0] if "symbol" in t or t == "count lines" else [0.0, 1.0] for t in texts]
+            return [
+                [1.0, 0.0] if "symbol" in t or t == "count lines" else [0.0, 1.0] for t in texts
+            ]
 
         with FakeEndpoint([], embeddings=embed) as endpoint:
             client = EmbeddingClient(endpoint.url, token="tok")
@@ -152,7 +154,9 @@ class SkillToolsTest(unittest.TestCase):
     def test_read_of_an_unknown_skill_lists_the_skills(self):
         result = self.tools().call("read_skill", {"name": "nope"})
         self.assertFalse(result.ok)
-        self.assertIn("no skill named 'nope'; the skills are: count-lines, find-symbol", result.output)
+        self.assertIn(
+            "no skill named 'nope'; the skills are: count-lines, find-symbol", result.output
+        )
 
     def test_read_refuses_a_name_that_leaves_the_skills_folder(self):
         result = self.tools().call("read_skill", {"name": "../agent"})
@@ -180,7 +184,9 @@ class SkillToolsTest(unittest.TestCase):
     def test_a_skill_that_raises_returns_its_error_and_traceback(self):
         result = self.run_skill("explode", {"message": "bad input"})
         self.assertFalse(result.ok)
-        self.assertEqual(json.loads(result.output.split("\n[")[0]), {"error": "ValueError: bad input"})
+        self.assertEqual(
+            json.loads(result.output.split("\n[")[0]), {"error": "ValueError: bad input"}
+        )
         self.assertIn("Traceback", result.output)
 
     def test_a_skill_that_runs_too_long_is_killed(self):
@@ -208,8 +214,14 @@ class SkillToolsTest(unittest.TestCase):
         replies = [
             tool_call("search_skills", {"query": "count lines"}),
             tool_call("read_skill", {"name": "count-lines"}),
-            tool_call("run_skill", {"name": "count-lines", "function": "count_lines",
-                                    "arguments": {"path": "three.txt"}}),  # fmt: skip
+            tool_call(
+                "run_skill",
+                {
+                    "name": "count-lines",
+                    "function": "count_lines",
+                    "arguments": {"path": "three.txt"},
+                },
+            ),  # fmt: skip
             tool_call("finish", {"summary": "3 lines"}),
         ]
         with FakeEndpoint(replies) as endpoint:
@@ -218,7 +230,9 @@ class SkillToolsTest(unittest.TestCase):
         names = {spec["function"]["name"] for spec in endpoint.requests[0]["tools"]}
         self.assertLessEqual({"search_skills", "read_skill", "run_skill"}, names)
         calls = traj["tool_calls"]
-        self.assertEqual([c["name"] for c in calls], ["search_skills", "read_skill", "run_skill", "finish"])
+        self.assertEqual(
+            [c["name"] for c in calls], ["search_skills", "read_skill", "run_skill", "finish"]
+        )
         self.assertTrue(all(c["ok"] for c in calls))
         self.assertIn("lexical fallback: the gateway answered HTTP 404", calls[0]["output"])
         self.assertIn('"lines": 3', calls[2]["output"])
