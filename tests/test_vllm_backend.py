@@ -168,3 +168,35 @@ def test_the_real_vllm_serves_a_small_model_through_a_run(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert _count(tmp_path / "run" / "hgm.db", "select count(*) from llm_calls where error is null") >= 2
+
+
+def test_device_time_is_shared_by_the_calls_in_flight():
+    from hgm.gateway.vllm_backend import DeviceTime
+
+    now = [0.0]
+    shared = DeviceTime(clock=lambda: now[0])
+    a = shared.enter()  # t=0: A alone
+    now[0] = 1.0
+    b = shared.enter()  # t=1: A and B
+    now[0] = 3.0
+    seconds_a = shared.leave(a)  # A: 1 alone + 2 shared by two
+    now[0] = 4.0
+    seconds_b = shared.leave(b)  # B: 2 shared by two + 1 alone
+    assert (seconds_a, seconds_b) == (2.0, 2.0)
+    now[0] = 10.0  # idle time is nobody's
+    c = shared.enter()
+    now[0] = 10.5
+    assert shared.leave(c) == 0.5
+
+
+def test_a_call_priced_by_gpu_hour_pays_its_device_time(fake_vllm, tmp_path):
+    backend = get_backend("vllm:org/tiny?usd_per_gpu_hour=3600&timeout=60")
+    request = _request()
+    assert backend.max_cost_usd(request) == pytest.approx(60.0)
+    backend.start(log_path=tmp_path / "server.log")
+    try:
+        result = backend.complete(request, SCOPE)
+    finally:
+        backend.close()
+    assert (result.prompt_tokens, result.completion_tokens) == (100, 10)  # tokens still recorded
+    assert 0 < result.cost_usd < 60.0  # seconds of device time at $1 a second

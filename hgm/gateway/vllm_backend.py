@@ -14,7 +14,10 @@ retries and budgets are those of every other model.
 
 Spec parameters: ``tool_parser`` (default ``hermes``), ``tp`` (tensor parallel size),
 ``gpu_memory_utilization``, ``max_model_len``, ``startup_timeout`` (seconds, default 900), and
-the litellm backend's prices (``input_cost_per_1m``/``output_cost_per_1m``). The executable is
+a price: per token (``input_cost_per_1m``/``output_cost_per_1m``) or per hour of the server's
+device (``usd_per_gpu_hour``), each call charged its share of the time the server was busy
+(calls in flight at once share it equally; a call's reservation is its whole ``timeout``,
+default 300 s, on the device alone). The executable is
 ``vllm`` on PATH (``pip install 'hgm[vllm]'`` on a GPU machine), or ``$HGM_VLLM``.
 """
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import os
 import shutil
 import signal
@@ -35,11 +39,41 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hgm.gateway import ChatRequest, ChatResult, ModelError, Scope, spec_params
+from hgm.gateway.hf_backend import GpuHourPrice
 from hgm.gateway.litellm_backend import LiteLLMBackend, Price, price_from_params
 
 _PASS_THROUGH = {"tp": "--tensor-parallel-size", "gpu_memory_utilization": "--gpu-memory-utilization",
                  "max_model_len": "--max-model-len"}  # fmt: skip
 LOG_TAIL_LINES = 20
+
+
+class DeviceTime:
+    """The server's busy time, shared equally among the calls in flight (processor sharing):
+    a call's seconds are the integral of 1/(calls in flight) over its duration, so the calls'
+    seconds add up to the time the server had work."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock, self._lock = clock, threading.Lock()
+        self._in_flight, self._shared, self._since = 0, 0.0, clock()
+
+    def _advance(self) -> None:
+        now = self._clock()
+        if self._in_flight:
+            self._shared += (now - self._since) / self._in_flight
+        self._since = now
+
+    def enter(self) -> float:
+        with self._lock:
+            self._advance()
+            self._in_flight += 1
+            return self._shared
+
+    def leave(self, entered: float) -> float:
+        """The seconds of device time the call that entered at ``entered`` is charged."""
+        with self._lock:
+            self._advance()
+            self._in_flight -= 1
+            return self._shared - entered
 
 
 class VLLMServerError(ModelError):
@@ -55,9 +89,10 @@ class VLLMBackend:
         *,
         tool_parser: str = "hermes",
         server_args: tuple[str, ...] = (),
-        price: Price | None = None,
+        price: Price | GpuHourPrice | None = None,
         startup_timeout_s: float = 900.0,
         stop_grace_s: float = 10.0,
+        timeout_s: float = 300.0,
         executable: str | None = None,
     ) -> None:
         self.model, self.name = model, f"vllm:{model}"
@@ -70,6 +105,8 @@ class VLLMBackend:
                 "or point $HGM_VLLM at a vllm executable"
             )
         self.price = price
+        self.timeout_s = timeout_s  # a call's worst case when priced by device time
+        self.device_time = DeviceTime()
         self.restarts = 0
         self._proc: subprocess.Popen | None = None
         self._client: LiteLLMBackend | None = None
@@ -83,17 +120,24 @@ class VLLMBackend:
         if not model:
             raise ValueError("vllm: needs a model: vllm:<hub id or folder>")
         params = spec_params(query, keep_text=("tool_parser",))
-        price = price_from_params(params)
+        price: Price | GpuHourPrice | None = price_from_params(params)
+        if "usd_per_gpu_hour" in params:
+            if price is not None:
+                raise ValueError("give a price per token or per GPU hour, not both")
+            price = GpuHourPrice(float(params.pop("usd_per_gpu_hour")))
         args: list[str] = []
         for key, flag in _PASS_THROUGH.items():
             if key in params:
                 args += [flag, str(params.pop(key))]
         tool_parser = str(params.pop("tool_parser", "hermes"))
         startup = float(params.pop("startup_timeout", 900.0))
+        timeout = float(params.pop("timeout", 300.0))
         if params:
-            known = sorted([*_PASS_THROUGH, "tool_parser", "startup_timeout", "input_cost_per_1m", "output_cost_per_1m"])
+            known = sorted([*_PASS_THROUGH, "tool_parser", "startup_timeout", "input_cost_per_1m",
+                            "output_cost_per_1m", "usd_per_gpu_hour", "timeout"])
             raise ValueError(f"vllm: does not know the parameter(s) {', '.join(sorted(params))}; it takes {', '.join(known)}")
-        return cls(model, tool_parser=tool_parser, server_args=tuple(args), price=price, startup_timeout_s=startup)
+        return cls(model, tool_parser=tool_parser, server_args=tuple(args), price=price,
+                   startup_timeout_s=startup, timeout_s=timeout)
 
     # --- prices: those of the litellm client ------------------------------------------------
 
@@ -103,10 +147,12 @@ class VLLMBackend:
             self._client = self._client.priced(price)
         return self
 
-    def known_price(self) -> Price | None:
+    def known_price(self) -> Price | GpuHourPrice | None:
         return self.price
 
     def max_cost_usd(self, request: ChatRequest) -> float | None:
+        if isinstance(self.price, GpuHourPrice):  # at worst, the call has the device to itself
+            return self.timeout_s * self.price.usd_per_hour / 3600
         client = self._client
         return client.max_cost_usd(request) if client is not None and self.price is not None else None
 
@@ -134,9 +180,11 @@ class VLLMBackend:
                 self._restart(proc)
                 proc, client = self._proc, self._client
         assert client is not None
+        entered = self.device_time.enter()
         try:
-            return client.complete(request, scope, timeout_s=timeout_s)
+            result = client.complete(request, scope, timeout_s=timeout_s)
         except Exception as e:
+            self.device_time.leave(entered)
             if proc.poll() is None:
                 raise
             code = proc.returncode
@@ -147,6 +195,10 @@ class VLLMBackend:
                 f"{self.name}: the server died during the call (exit code {code}); it was started "
                 f"again. Last log lines:\n{self._log_tail()}"
             ) from e
+        seconds = self.device_time.leave(entered)
+        if isinstance(self.price, GpuHourPrice):
+            result = dataclasses.replace(result, cost_usd=seconds * self.price.usd_per_hour / 3600)
+        return result
 
     def _restart(self, dead: subprocess.Popen) -> None:
         self._progress(f"{self.name}: the server exited (code {dead.returncode}); starting it again")
@@ -167,7 +219,9 @@ class VLLMBackend:
                                           stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
         self._wait_healthy(self._proc, port)
         client = LiteLLMBackend(f"hosted_vllm/{self.model}", api_base=f"http://127.0.0.1:{port}/v1")
-        self._client = client.priced(self.price) if self.price is not None else client
+        # Priced by device time, the client counts tokens only; its dollars are replaced.
+        token_price = Price(0.0, 0.0) if isinstance(self.price, GpuHourPrice) else self.price
+        self._client = client.priced(token_price) if token_price is not None else client
 
     def _wait_healthy(self, proc: subprocess.Popen, port: int) -> None:
         start = time.monotonic()
