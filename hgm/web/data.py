@@ -63,27 +63,32 @@ class Counts:
     failed_children: np.ndarray
 
 
-def counts(run: Run) -> Counts:
-    """Own and clade results of every node, and failed expansions per parent."""
-    nodes = run.query("SELECT id, parent, status FROM nodes ORDER BY id")
+def counts(run: Run, nodes: list[tuple] | None = None) -> Counts:
+    """Own and clade results of every node, and failed expansions per parent. ``nodes``: the
+    run's node rows starting (id, parent, status), in id order, when the caller has them."""
+    if nodes is None:
+        nodes = run.query_tuples("SELECT id, parent, status FROM nodes ORDER BY id")
     n = len(nodes)
-    parent = np.array([-1 if r["parent"] is None else r["parent"] for r in nodes], dtype=np.int64)
-    valid = np.array([r["status"] == "valid" for r in nodes], dtype=bool)
-    own_pass, own_fail, failed = (np.zeros(n, dtype=np.int64) for _ in range(3))
-    for r in run.query("SELECT node, SUM(outcome = 'pass') AS p, SUM(outcome = 'fail') AS f"
-                       " FROM evaluations GROUP BY node"):
-        own_pass[r["node"]], own_fail[r["node"]] = r["p"], r["f"]
-    for r in run.query("SELECT parent, COUNT(*) AS k FROM expansions WHERE status = 'failed' GROUP BY parent"):
-        failed[r["parent"]] = r["k"]
-    clade_pass, clade_fail = own_pass.copy(), own_fail.copy()
+    parents = [-1 if r[1] is None else r[1] for r in nodes]
+    own_pass, own_fail, failed = [0] * n, [0] * n, [0] * n
+    for node, p, f in run.query_tuples("SELECT node, SUM(outcome = 'pass'), SUM(outcome = 'fail')"
+                                       " FROM evaluations GROUP BY node"):
+        own_pass[node], own_fail[node] = p, f
+    for parent, k in run.query_tuples("SELECT parent, COUNT(*) FROM expansions WHERE status = 'failed'"
+                                      " GROUP BY parent"):
+        failed[parent] = k
+    clade_pass, clade_fail = own_pass[:], own_fail[:]
     # A child's id is always above its parent's, so one pass from the last id down pools
-    # every clade.
+    # every clade (plain lists: numpy's per-element access would be slower here).
     for i in range(n - 1, 0, -1):
-        p = parent[i]
+        p = parents[i]
         if p >= 0:
             clade_pass[p] += clade_pass[i]
             clade_fail[p] += clade_fail[i]
-    return Counts(parent, valid, own_pass, own_fail, clade_pass, clade_fail, failed)
+    as_array = lambda xs: np.asarray(xs, dtype=np.int64)  # noqa: E731
+    return Counts(as_array(parents), np.array([r[2] == "valid" for r in nodes], dtype=bool),
+                  as_array(own_pass), as_array(own_fail), as_array(clade_pass), as_array(clade_fail),
+                  as_array(failed))
 
 
 def num(x: float | None, digits: int = 4) -> float | None:
@@ -152,29 +157,30 @@ def run_summary(run_id: str, run: Run) -> dict:
 def tree(run: Run) -> dict:
     """Every node as parallel arrays (compact at 10,000 nodes), with own and clade counts,
     CMP with its interval, failed expansions per node and the best-belief node."""
-    rows = run.query("SELECT id, parent, kind, status, substr(proposal, 1, ?) AS text FROM nodes ORDER BY id",
-                     (TEXT_IN_TREE,))
-    snap = counts(run)
-    cmp = clade_pass_rate(snap)  # type: ignore[arg-type]
+    rows = run.query_tuples("SELECT id, parent, status, kind, substr(proposal, 1, ?) FROM nodes ORDER BY id",
+                            (TEXT_IN_TREE,))
+    snap = counts(run, rows)
     choice = final_agent(snap, min_evals=final_min_evals(run))  # type: ignore[arg-type]
-    n = len(rows)
-    evaluated = cmp.evals[:n] > 0
+    clade_evals = snap.clade_pass + snap.clade_fail
+    # CMP as hgm tree shows it: the posterior mean (PassRates.mean); the intervals, which
+    # take a fifth of this view's time at 10,000 nodes, are left to the node panel.
+    cmp = np.where(clade_evals > 0, np.round((1.0 + snap.clade_pass) / (2.0 + clade_evals), 4), -1)
     return {
         "version": asdict(version(run)),
         "tasks": len(run.task_ids),
         "best": None if choice is None or choice.fallback else choice.node,
         "candidate": None if choice is None else choice.node,
-        "id": [r["id"] for r in rows],
-        "parent": [-1 if r["parent"] is None else r["parent"] for r in rows],
-        "kind": [r["kind"] for r in rows],
-        "valid": [1 if r["status"] == "valid" else 0 for r in rows],
-        "passes": snap.own_pass[:n].tolist(),
-        "evals": (snap.own_pass[:n] + snap.own_fail[:n]).tolist(),
-        "clade_passes": cmp.passes[:n].tolist(),
-        "clade_evals": cmp.evals[:n].tolist(),
-        "cmp": np.where(evaluated, np.round(cmp.mean[:n], 4), -1).tolist(),
-        "failed": snap.failed_children[:n].tolist(),
-        "text": [r["text"] for r in rows],
+        "id": [r[0] for r in rows],
+        "parent": snap.parent.tolist(),
+        "kind": [r[3] for r in rows],
+        "valid": snap.valid.astype(int).tolist(),
+        "passes": snap.own_pass.tolist(),
+        "evals": (snap.own_pass + snap.own_fail).tolist(),
+        "clade_passes": snap.clade_pass.tolist(),
+        "clade_evals": clade_evals.tolist(),
+        "cmp": cmp.tolist(),
+        "failed": snap.failed_children.tolist(),
+        "text": [r[4] for r in rows],
     }
 
 
