@@ -200,3 +200,11 @@ def test_a_call_priced_by_gpu_hour_pays_its_device_time(fake_vllm, tmp_path):
         backend.close()
     assert (result.prompt_tokens, result.completion_tokens) == (100, 10)  # tokens still recorded
     assert 0 < result.cost_usd < 60.0  # seconds of device time at $1 a second
+
+
+def test_a_run_whose_server_will_not_start_exits_1_before_spending(fake_vllm, tmp_path, monkeypatch):
+    monkeypatch.setenv("FAKE_VLLM_FAIL_START", "no CUDA device found")
+    proc = subprocess.run(_run(tmp_path, "--max-evals", "2"), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "preflight" in proc.stderr and "no CUDA device found" in proc.stderr
+    assert _count(tmp_path / "run" / "hgm.db", "select count(*) from llm_calls") == 0
