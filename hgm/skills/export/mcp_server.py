@@ -1,0 +1,164 @@
+"""The MCP server of ``hgm skills serve``: a node's skills as tools and resources.
+
+Built on the official ``mcp`` SDK's low-level :class:`mcp.server.Server`, because the tools'
+input schemas come from the skills' annotations (:mod:`hgm.skills.schema`), not from Python
+functions of this process:
+
+- every entry point is a tool named ``<skill>__<function>`` (as in the openai export); a call
+  is checked against the tool's schema, then run in the sandbox (:mod:`.sandboxed`), never in
+  the server's process; the result comes back as JSON text and as structured content
+  ``{"result": ...}``;
+- every SKILL.md is a resource ``skill://<name>/SKILL.md`` (text/markdown);
+- ``search_skills(query, k)`` ranks the skills for a query (see :class:`SkillSearch`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from hgm.sandbox import Sandbox
+from hgm.skills.export import ToolSpec, tool_specs
+from hgm.skills.export.sandboxed import CallLimits, CallResult, call_skill
+from hgm.skills.export.search import SkillSearch
+from hgm.skills.format import Skill
+from hgm.skills.schema import input_schema
+
+SEARCH_TOOL = "search_skills"
+SEARCH_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "query": {"type": "string", "description": "What you want to do, in a few words."},
+        "k": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5, "description": "How many skills to return."},
+    },
+    "required": ["query"],
+    "additionalProperties": False,
+}
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """How calls run: the sandbox's limits, and a host folder the skills work on (read-only)."""
+
+    limits: CallLimits = CallLimits()
+    workspace: Path | None = None
+
+
+Caller = Callable[[Skill, str, dict], CallResult]
+
+
+def build_server(skills: Sequence[Skill], sandbox: Sandbox, options: ServeOptions = ServeOptions(), *, name: str = "hgm-skills"):
+    """The MCP server for ``skills``; calls run in ``sandbox``."""
+    import anyio
+    import jsonschema
+    import mcp_types as types
+    from mcp.server import Server
+
+    specs = {s.name: s for s in tool_specs(skills)}
+    schemas = {name: input_schema(s.skill, s.entry) for name, s in specs.items()}
+    by_uri = {f"skill://{s.name}/SKILL.md": s for s in skills}
+    search = SkillSearch(skills)
+
+    def run(spec: ToolSpec, arguments: dict) -> CallResult:
+        return call_skill(sandbox, spec.skill, spec.entry.name, arguments,
+                          limits=options.limits, workspace=options.workspace)  # fmt: skip
+
+    async def list_tools(ctx, params) -> types.ListToolsResult:
+        tools = [types.Tool(name=n, description=s.description, input_schema=schemas[n]) for n, s in specs.items()]
+        tools.append(types.Tool(name=SEARCH_TOOL, description=_SEARCH_DOC, input_schema=SEARCH_SCHEMA))
+        return types.ListToolsResult(tools=tools)
+
+    async def call_tool(ctx, params) -> types.CallToolResult:
+        arguments = dict(params.arguments or {})
+        if params.name == SEARCH_TOOL:
+            schema, spec = SEARCH_SCHEMA, None
+        elif params.name in specs:
+            schema, spec = schemas[params.name], specs[params.name]
+        else:
+            return _error(f"unknown tool {params.name!r}")
+        try:
+            jsonschema.validate(arguments, schema)
+        except jsonschema.ValidationError as e:
+            return _error(f"invalid arguments for {params.name}: {e.message}")
+        if spec is None:
+            hits = search.search(arguments["query"], int(arguments.get("k", 5)))
+            return _ok([{"name": h.name, "description": h.description, "score": h.score, "tools": h.tools} for h in hits])
+        answer = await anyio.to_thread.run_sync(run, spec, arguments)
+        return _ok(answer.result) if answer.ok else _error(answer.error or "the call failed")
+
+    async def list_resources(ctx, params) -> types.ListResourcesResult:
+        resources = [
+            types.Resource(uri=uri, name=s.name, description=s.description, mime_type="text/markdown")
+            for uri, s in by_uri.items()
+        ]
+        return types.ListResourcesResult(resources=resources)
+
+    async def read_resource(ctx, params) -> types.ReadResourceResult:
+        uri = str(params.uri)
+        if uri not in by_uri:
+            from mcp.shared.exceptions import MCPError
+
+            raise MCPError(code=types.INVALID_PARAMS, message=f"unknown resource {uri}")
+        text = (Path(by_uri[uri].folder) / "SKILL.md").read_text(encoding="utf-8")
+        return types.ReadResourceResult(
+            contents=[types.TextResourceContents(uri=uri, text=text, mime_type="text/markdown")]
+        )
+
+    return Server(
+        name,
+        instructions=_instructions(skills),
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+        on_list_resources=list_resources,
+        on_read_resource=read_resource,
+    )
+
+
+_SEARCH_DOC = (
+    "Search the skill catalogue: the skills that best match a query, with their descriptions and "
+    "the tools that run them. Read a skill's SKILL.md resource (skill://<name>/SKILL.md) for how to use it."
+)
+
+
+def _instructions(skills: Sequence[Skill]) -> str:
+    names = ", ".join(s.name for s in skills)
+    return (
+        f"Skills from an hgm run: {names}. Call search_skills to find one, read its resource "
+        "skill://<name>/SKILL.md, then call its tools (<skill>__<function>). Calls run in a sandbox."
+    )
+
+
+def _ok(result: object):
+    import mcp_types as types
+
+    text = json.dumps(result)
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], structured_content={"result": result})
+
+
+def _error(message: str):
+    import mcp_types as types
+
+    return types.CallToolResult(content=[types.TextContent(type="text", text=message)], is_error=True)
+
+
+def serve(server, transport: str = "stdio", *, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve until the client hangs up (stdio) or the process is stopped (http: streamable HTTP at /mcp)."""
+    import anyio
+
+    if transport == "stdio":
+        from mcp.server.stdio import stdio_server
+
+        async def main() -> None:
+            async with stdio_server() as (read, write):
+                await server.run(read, write, server.create_initialization_options())
+
+        anyio.run(main)
+    elif transport == "http":
+        import uvicorn
+
+        app = server.streamable_http_app(host=host)
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    else:
+        raise ValueError(f"unknown transport {transport!r}; choose stdio or http")
