@@ -91,6 +91,9 @@
       this.pos = { x, y, shown };
       const edges = [], lineage = [], crosses = [];
       const frag = document.createDocumentFragment();
+      let visible = 0;
+      for (let i = 0; i < d.id.length; i++) visible += shown[i];
+      const labels = visible <= 400 ? document.createDocumentFragment() : null;
       for (let i = 0; i < d.id.length; i++) {
         if (!shown[i]) continue;
         const p = d.parent[i];
@@ -103,11 +106,13 @@
           crosses.push("M" + (cx - 3) + " " + (cy - 3) + "l6 6m0 -6l-6 6");
         }
         frag.appendChild(this._node(i, x[i], y[i]));
+        if (labels) labels.appendChild(s("text", { class: "label", x: x[i] + 9, y: y[i] + 12, text: d.id[i] }));
       }
       while (this.viewport.firstChild) this.viewport.removeChild(this.viewport.firstChild);
       this.viewport.appendChild(s("path", { class: "edges", d: edges.join("") }));
       this.viewport.appendChild(s("path", { class: "edges lineage", d: lineage.join("") }));
       this.viewport.appendChild(s("path", { class: "failed-marks", d: crosses.join("") }));
+      if (labels) this.viewport.appendChild(labels);
       this.viewport.appendChild(frag);
       this.bounds = { w: (Math.max(...x) || 0) + DX, h: rows * DY + DY };
       if (!this.view) this.fit();
