@@ -82,6 +82,7 @@ async def _exercise(client) -> dict:
     bad = await client.call_tool("shape-tools__label", {"kind": "hexagon", "sizes": {}})
     probe = await client.call_tool("path-probe__path_exists", {"path": str(Path(__file__).resolve())})
     found = await client.call_tool("search_skills", {"query": "most frequent words in a text", "k": 2})
+    unknown = await client.call_tool("no-such__tool", {})
     assert isinstance(top.content[0], types.TextContent)
     return {
         "tools": tools,
@@ -92,6 +93,7 @@ async def _exercise(client) -> dict:
         "bad": (bad.is_error, bad.content[0].text),
         "probe": json.loads(probe.content[0].text),
         "found": json.loads(found.content[0].text),
+        "unknown": (unknown.is_error, unknown.content[0].text),
     }
 
 
@@ -109,6 +111,7 @@ def _check(seen: dict) -> None:
     if get_sandbox("local").isolated:
         assert seen["probe"] is False  # the server's own files are not visible to skill code
     assert seen["found"][0]["name"] == "word-stats" and "word-stats__top_words" in seen["found"][0]["tools"]
+    assert seen["unknown"] == (True, "unknown tool 'no-such__tool'")
 
 
 @pytest.mark.slow

@@ -15,7 +15,7 @@ functions of this process:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,73 +46,79 @@ class ServeOptions:
     workspace: Path | None = None
 
 
-Caller = Callable[[Skill, str, dict], CallResult]
+class SkillHandlers:
+    """The server's request handlers over a fixed list of skills (calls run in ``sandbox``)."""
 
+    def __init__(self, skills: Sequence[Skill], sandbox: Sandbox, options: ServeOptions):
+        self.specs = {s.name: s for s in tool_specs(skills)}
+        self.schemas = {name: input_schema(s.skill, s.entry) for name, s in self.specs.items()}
+        self.by_uri = {f"skill://{s.name}/SKILL.md": s for s in skills}
+        self.search = SkillSearch(skills)
+        self.sandbox, self.options = sandbox, options
 
-def build_server(skills: Sequence[Skill], sandbox: Sandbox, options: ServeOptions = ServeOptions(), *, name: str = "hgm-skills"):
-    """The MCP server for ``skills``; calls run in ``sandbox``."""
-    import anyio
-    import jsonschema
-    import mcp_types as types
-    from mcp.server import Server
+    async def list_tools(self, ctx, params):
+        import mcp_types as types
 
-    specs = {s.name: s for s in tool_specs(skills)}
-    schemas = {name: input_schema(s.skill, s.entry) for name, s in specs.items()}
-    by_uri = {f"skill://{s.name}/SKILL.md": s for s in skills}
-    search = SkillSearch(skills)
-
-    def run(spec: ToolSpec, arguments: dict) -> CallResult:
-        return call_skill(sandbox, spec.skill, spec.entry.name, arguments,
-                          limits=options.limits, workspace=options.workspace)  # fmt: skip
-
-    async def list_tools(ctx, params) -> types.ListToolsResult:
-        tools = [types.Tool(name=n, description=s.description, input_schema=schemas[n]) for n, s in specs.items()]
+        tools = [types.Tool(name=n, description=s.description, input_schema=self.schemas[n]) for n, s in self.specs.items()]
         tools.append(types.Tool(name=SEARCH_TOOL, description=_SEARCH_DOC, input_schema=SEARCH_SCHEMA))
         return types.ListToolsResult(tools=tools)
 
-    async def call_tool(ctx, params) -> types.CallToolResult:
+    async def call_tool(self, ctx, params):
+        import anyio
+        import jsonschema
+
         arguments = dict(params.arguments or {})
-        if params.name == SEARCH_TOOL:
-            schema, spec = SEARCH_SCHEMA, None
-        elif params.name in specs:
-            schema, spec = schemas[params.name], specs[params.name]
-        else:
+        spec = self.specs.get(params.name)
+        if spec is None and params.name != SEARCH_TOOL:
             return _error(f"unknown tool {params.name!r}")
         try:
-            jsonschema.validate(arguments, schema)
+            jsonschema.validate(arguments, SEARCH_SCHEMA if spec is None else self.schemas[params.name])
         except jsonschema.ValidationError as e:
             return _error(f"invalid arguments for {params.name}: {e.message}")
         if spec is None:
-            hits = search.search(arguments["query"], int(arguments.get("k", 5)))
+            hits = self.search.search(arguments["query"], int(arguments.get("k", 5)))
             return _ok([{"name": h.name, "description": h.description, "score": h.score, "tools": h.tools} for h in hits])
-        answer = await anyio.to_thread.run_sync(run, spec, arguments)
+        answer = await anyio.to_thread.run_sync(self._run, spec, arguments)
         return _ok(answer.result) if answer.ok else _error(answer.error or "the call failed")
 
-    async def list_resources(ctx, params) -> types.ListResourcesResult:
+    def _run(self, spec: ToolSpec, arguments: dict) -> CallResult:
+        return call_skill(self.sandbox, spec.skill, spec.entry.name, arguments,
+                          limits=self.options.limits, workspace=self.options.workspace)  # fmt: skip
+
+    async def list_resources(self, ctx, params):
+        import mcp_types as types
+
         resources = [
             types.Resource(uri=uri, name=s.name, description=s.description, mime_type="text/markdown")
-            for uri, s in by_uri.items()
+            for uri, s in self.by_uri.items()
         ]
         return types.ListResourcesResult(resources=resources)
 
-    async def read_resource(ctx, params) -> types.ReadResourceResult:
-        uri = str(params.uri)
-        if uri not in by_uri:
-            from mcp.shared.exceptions import MCPError
+    async def read_resource(self, ctx, params):
+        import mcp_types as types
+        from mcp.shared.exceptions import MCPError
 
+        uri = str(params.uri)
+        if uri not in self.by_uri:
             raise MCPError(code=types.INVALID_PARAMS, message=f"unknown resource {uri}")
-        text = (Path(by_uri[uri].folder) / "SKILL.md").read_text(encoding="utf-8")
+        text = (Path(self.by_uri[uri].folder) / "SKILL.md").read_text(encoding="utf-8")
         return types.ReadResourceResult(
             contents=[types.TextResourceContents(uri=uri, text=text, mime_type="text/markdown")]
         )
 
+
+def build_server(skills: Sequence[Skill], sandbox: Sandbox, options: ServeOptions = ServeOptions(), *, name: str = "hgm-skills"):
+    """The MCP server (the SDK's low-level ``Server``) for ``skills``; calls run in ``sandbox``."""
+    from mcp.server import Server
+
+    handlers = SkillHandlers(skills, sandbox, options)
     return Server(
         name,
         instructions=_instructions(skills),
-        on_list_tools=list_tools,
-        on_call_tool=call_tool,
-        on_list_resources=list_resources,
-        on_read_resource=read_resource,
+        on_list_tools=handlers.list_tools,
+        on_call_tool=handlers.call_tool,
+        on_list_resources=handlers.list_resources,
+        on_read_resource=handlers.read_resource,
     )
 
 
