@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -169,3 +171,24 @@ def test_export_html_command_states_the_size(root, tmp_path):
     done = _hgm("export-html", root / "hostile", tmp_path / "out")
     assert done.returncode == 0, done.stderr
     assert "3 nodes" in done.stdout and " MB)" in done.stdout
+
+
+def test_a_server_bound_to_localhost_refuses_other_host_names(root):
+    local = TestClient(create_app(root, allowed_hosts=["localhost", "127.0.0.1"]), base_url="http://127.0.0.1")
+    assert local.get("/api/runs").status_code == 200
+    assert local.get("/api/runs", headers={"host": "attacker.example"}).status_code == 400
+
+
+def test_serve_on_another_interface_warns_that_anyone_can_read_the_runs(root):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    proc = subprocess.Popen([sys.executable, "-m", "hgm.cli", "serve", root, "--host", "0.0.0.0", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        warning = proc.stderr.readline()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+    assert warning.startswith("warning: listening on 0.0.0.0: anyone who can reach this machine can read")
