@@ -57,7 +57,7 @@ def run(
     model: Annotated[str | None, typer.Option(help="LLM: a litellm model string (openai/gpt-5-mini, ...) or scripted:NAME.")] = None,
     benchmark: Annotated[str | None, typer.Option(help="Benchmark spec: builtin, builtin?ids=a,b, dir:PATH.")] = None,
     sandbox: Annotated[str | None, typer.Option(help="Sandbox backend: auto (default), docker, local, local?bwrap=0.")] = None,
-    policy: Annotated[str | None, typer.Option(help="Search policy: hgm, dgm, greedy, random (with ?param=value).")] = None,
+    policy: Annotated[str | None, typer.Option(help="Search policy: hgm, dgm, greedy, random (with ?param=value); hgm?preset=paper is the HGM paper's algorithm.")] = None,
     workers: Annotated[int | None, typer.Option(help="Jobs running at once.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the policy and the task order.")] = None,
     max_evals: Annotated[int | None, typer.Option(help="Stop after this many evaluations.")] = None,
