@@ -192,3 +192,31 @@ def test_serve_on_another_interface_warns_that_anyone_can_read_the_runs(root):
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=20)
     assert warning.startswith("warning: listening on 0.0.0.0: anyone who can reach this machine can read")
+
+
+def test_a_running_run_marks_the_nodes_being_evaluated_or_expanded(tmp_path):
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    (seed / "run_agent.py").write_text("print('seed')\n")
+    with Run.create(tmp_path / "run", seed, config={"model": "m"}, task_ids=["t0", "t1"], durable=False) as run:
+        run.log_event("started", {"pid": os.getpid()})  # this process plays the live driver
+        client = TestClient(create_app(tmp_path / "run"))
+
+        def busy():
+            return client.get("/api/tree", params={"run": "run"}).json()["busy"]
+
+        def call(kind: str, ref: str) -> None:
+            run.log_llm_call(node=0, scope_kind=kind, scope_id=ref, model="m", request={}, response={},
+                             prompt_tokens=1, completion_tokens=1, cost_usd=0.0, latency_s=0.0)
+
+        assert busy() == []
+        call("evaluation", "evaluation-1")
+        assert busy() == [{"node": 0, "kind": "evaluation"}]
+        run.record_evaluation(0, 0, Outcome.PASS, ref="evaluation-1")
+        call("diagnosis", "expansion-1")
+        assert busy() == [{"node": 0, "kind": "expansion"}]
+        run.add_node(0, seed, kind="edit", proposal="p", expansion={"cost_usd": 0.0})
+        assert busy() == []
+        call("evaluation", "evaluation-2")
+        run.log_event("stopped", {"reason": "done", "kind": "finished", "exit_code": 0})
+        assert busy() == []  # only a running run has work in flight

@@ -120,6 +120,29 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def busy(run: Run) -> list[dict]:
+    """The nodes being expanded or evaluated right now, on a running run: those whose LLM
+    calls of this session belong to a job with no record yet (the archive records a job when
+    it ends; a job that has made no LLM call yet is not seen)."""
+    state = sessions(run.events(SESSION_EVENTS))
+    if run_state(run)["state"] != "running" or not state:
+        return []
+    since = state[-1]["started_at"]
+    scopes = run.query_tuples("SELECT scope_kind, scope_id, node, MAX(created_at) FROM llm_calls"
+                              " WHERE created_at >= ? AND node IS NOT NULL GROUP BY scope_id, scope_kind", (since,))
+    evaluated = {ref for (ref,) in run.query_tuples(
+        "SELECT json_extract(data, '$.ref') FROM events WHERE kind = 'evaluation' AND created_at >= ?", (since,))}
+    expanded = dict(run.query_tuples("SELECT parent, MAX(finished_at) FROM expansions WHERE finished_at >= ?"
+                                     " GROUP BY parent", (since,)))
+    found: dict[tuple[int, str], None] = {}
+    for kind, ref, node, last in scopes:
+        if kind == "evaluation" and ref not in evaluated:
+            found[(node, "evaluation")] = None
+        elif kind in ("expansion", "diagnosis") and expanded.get(node, 0) < last:
+            found[(node, "expansion")] = None
+    return [{"node": node, "kind": kind} for node, kind in found]
+
+
 def run_summary(run_id: str, run: Run) -> dict:
     """One row of the runs page."""
     totals = run.totals()
@@ -181,6 +204,7 @@ def tree(run: Run) -> dict:
         "cmp": cmp.tolist(),
         "failed": snap.failed_children.tolist(),
         "text": [r[4] for r in rows],
+        "busy": busy(run),
     }
 
 

@@ -87,7 +87,7 @@
       h("button", { onclick: () => view.zoom(1 / 1.5), title: "zoom out (or ctrl + wheel)" }, "−"),
       h("button", { onclick: () => view.fit(true) }, "whole tree"),
       h("button", { onclick: () => { view.collapsed.clear(); view.render(); } }, "expand all"),
-      h("span", { className: "legend-text muted" }, "size = evaluations · ◆ skill node · hollow = invalid · × failed expansion · gold = best lineage · wheel scrolls, ctrl + wheel zooms, drag pans · double-click collapses / opens"));
+      h("span", { className: "legend-text muted" }, "size = evaluations · ◆ skill node · hollow = invalid · × failed expansion · gold = best lineage · pulsing = being evaluated (blue) or expanded (violet) now · wheel scrolls, ctrl + wheel zooms, drag pans · double-click collapses / opens"));
     clear(main).append(head, toolbar, h("div", { className: "split" }, holder, panel));
     const selectNode = (id) => {
       view.select(id, true);

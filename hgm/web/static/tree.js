@@ -33,6 +33,7 @@
       for (let i = 0; i < n; i++) if (data.parent[i] >= 0) this.children[data.parent[i]].push(i);
       this.lineage = new Set();
       for (let b = data.best; b !== null && b !== undefined && b >= 0; b = data.parent[b]) this.lineage.add(b);
+      this.busy = new Map((data.busy || []).map((b) => [b.node, b.kind]));
       if (!this.initialised) { this.initialised = true; this._autoCollapse(); }
       this.render();
     }
@@ -132,6 +133,7 @@
       if (this.collapsed.has(i)) classes.push("collapsed");
       if (this.matches.has(i)) classes.push("match");
       if (i === this.selected) classes.push("selected");
+      if (this.busy.has(i)) classes.push("busy", "busy-" + this.busy.get(i));
       const attrs = { class: classes.join(" "), "data-node": d.id[i], fill: d.valid[i] ? rateColour(rate) : "#fff" };
       if (d.kind[i] === "skill") {
         return s("rect", { ...attrs, x: x - r, y: y - r, width: 2 * r, height: 2 * r,
@@ -247,7 +249,8 @@
         if (id === null || !tip) return;
         const d = this.data;
         const hidden = this.collapsed.has(id) ? " · " + this.children[id].length + " children hidden (double-click opens)" : "";
-        tip.textContent = "node " + id + " · " + d.kind[id] + (d.valid[id] ? "" : " · invalid") +
+        const now = this.busy.has(id) ? " · being " + (this.busy.get(id) === "evaluation" ? "evaluated" : "expanded") + " now" : "";
+        tip.textContent = "node " + id + " · " + d.kind[id] + (d.valid[id] ? "" : " · invalid") + now +
           " · " + d.passes[id] + "/" + d.evals[id] + " passed · CMP " + HGM.pct(d.cmp[id]) +
           (d.failed[id] ? " · " + d.failed[id] + " failed expansions" : "") + hidden + "\n" + d.text[id];
         tip.style.left = e.clientX + 12 + "px";
