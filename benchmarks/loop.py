@@ -9,6 +9,13 @@
    wait for all, repeat), in the same process on the same archive format. Utilization is the
    time workers spent in jobs over workers x wall time.
 
+JSON keys (``--json``): ``overhead.evaluations``, ``overhead.sandbox`` (its name),
+``overhead.wall_s``, ``overhead.per_eval_ms``, ``overhead.sandbox_per_eval_ms`` (inside
+the sandbox), ``overhead.overhead_per_eval_ms`` (the rest), ``utilization.workers``, and for
+each scheduler ``utilization.async.jobs``, ``utilization.async.wall_s``,
+``utilization.async.utilization``, ``utilization.generational.jobs``,
+``utilization.generational.wall_s``, ``utilization.generational.utilization``.
+
     python benchmarks/loop.py [--evals 40] [--jobs 400] [--json]
 """
 

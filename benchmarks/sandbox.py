@@ -7,6 +7,10 @@ the median wall time of ``Sandbox.run`` (create, copy in, run, copy out, clean u
 overhead is that median minus the bare median. One warm-up run per backend is not counted
 (the first docker run may build the image).
 
+JSON keys (``--json``), one object per backend named by its spec (a backend this host lacks is
+left out, with a note on stderr): ``bare.median_ms``, ``local.median_ms``,
+``local.overhead_ms``, ``docker.median_ms``, ``docker.overhead_ms``.
+
     python benchmarks/sandbox.py [--runs 20] [--backends local,docker] [--json]
 """
 

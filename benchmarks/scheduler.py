@@ -21,6 +21,10 @@ number of evaluations (mean 6, at most ``N_TASKS`` = 100), with 1% heavily evalu
 Decisions are timed 200 times on one snapshot (the generator advancing), updates 300
 times per depth; medians are reported. Timings on a shared machine vary with its load.
 
+JSON keys (``--json``, one object per line, one line with ``--nodes``): ``nodes``,
+``decision_ms_median`` (the largest of the three decision medians), ``update_ms_median``
+(at the deepest leaf) and ``depth`` (that leaf's).
+
     python benchmarks/scheduler.py                  # sweep 1k, 10k, 100k nodes
     python benchmarks/scheduler.py --nodes 10000 --json
 """

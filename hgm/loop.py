@@ -303,7 +303,7 @@ class Search:
         self.run.record_evaluation(
             pending.node, pending.task, result.outcome, duration_s=result.duration_s,
             cost_usd=charge.cost_usd, trajectory=result.trajectory, test_log=result.test_log,
-            reason=result.reason, ref=pending.ref,
+            reason=result.reason, ref=pending.ref, timings=dict(result.timings),
         )
         self.stats.record_eval(pending.node, pending.task, result.outcome)
         if infrastructure:  # a repeated error still says the infrastructure may be broken
@@ -334,7 +334,8 @@ class Search:
                 pending.node, result.tree, commit=result.commit, kind=NodeKind.EDIT,
                 proposal=statement, status=status, reason=result.reason, cost_usd=cost,
                 expansion={"problem_statement": statement, "cost_usd": cost, "reason": result.reason,
-                           "started_at": pending.started_at},
+                           # pending.started_at is on the loop's clock; the archive keeps wall time
+                           "started_at": time.time() - (self.clock() - pending.started_at)},
             )
         finally:
             if result.tree is not None:

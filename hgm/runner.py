@@ -148,7 +148,8 @@ def start_run(plan: RunPlan, *, console: Console) -> RunOutcome:
         except BaseException as e:  # a preflight refusal, a crash: the session still says why
             run.log_event("stopped", failed_event(e))
             raise
-        run.log_event("stopped", stop_event(summary.stop_reason, summary.kind, summary.abandoned))
+        stopped = stop_event(summary.stop_reason, summary.kind, summary.abandoned)
+        run.log_event("stopped", {**stopped, "recording_s": round(run.recording_s, 6)})
     return RunOutcome(plan.out, summary.stop_reason, summary.interrupted, summary.abandoned,
                       summary.kind)
 

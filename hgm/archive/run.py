@@ -76,6 +76,9 @@ class Run:
         self._lock = threading.RLock()
         self._clock = clock
         self.readonly = readonly
+        self.recording_s = 0.0
+        """Wall seconds this process spent writing the archive (transactions with their commits,
+        evaluation artifacts): what a run pays for recording (benchmarks/throughput.py)."""
         self.repo = AgentsRepo(self.path / GIT_DIR, durable=durable)
         self.store = ArtifactStore(self.path / ARTIFACTS, durable=durable)
         self.config: dict = read_config(self.path)
@@ -197,11 +200,14 @@ class Run:
         with self._lock:
             self._check_writable()
             database = self._conn()
+            start = time.perf_counter()
             try:
                 with database.atomic():
                     yield database
             except sqlite3.IntegrityError as e:
                 raise ArchiveError(f"rejected by hgm.db: {e}") from None
+            finally:
+                self.recording_s += time.perf_counter() - start
 
     def _check_writable(self) -> None:
         if self.readonly:
@@ -328,12 +334,14 @@ class Run:
         test_log: bytes | str | None = None,
         reason: str | None = None,
         ref: str | None = None,
+        timings: dict[str, float] | None = None,
     ) -> Evaluation:
         """Record one evaluation; its trajectory and test log become artifacts (by sha256).
 
         An ``evaluation`` event (id, node, task, outcome, and ``ref``, the scope its LLM calls
-        were logged under) is written in the same transaction, so the events account for every
-        evaluation row, even after a crash at any instant.
+        were logged under; ``timings``, where the job's time went, when given) is written in
+        the same transaction, so the events account for every evaluation row, even after a
+        crash at any instant.
         """
         node, task_index, outcome = int(node), int(task_index), Outcome(outcome)
         if self.node(node).status is not NodeStatus.VALID:
@@ -343,10 +351,13 @@ class Run:
                 f"task index {task_index} is out of range (0..{len(self.task_ids) - 1})"
             )
         # Blobs first, synced: a row must never name an artifact that is not on disk.
+        start = time.perf_counter()
         refs = {
             name: None if data is None else self.store.put(data)
             for name, data in (("trajectory", trajectory), ("test_log", test_log))
         }
+        with self._lock:
+            self.recording_s += time.perf_counter() - start
         with self._write() as database:
             row = {
                 "node": node,
@@ -362,6 +373,8 @@ class Run:
             row["id"] = database["evaluations"].insert(row).last_pk
             event = {"evaluation": row["id"], "node": node, "task": row["task_id"],
                      "outcome": outcome.value, "ref": ref}
+            if timings:
+                event["timings"] = dict(timings)
             schema.insert_event(database, "evaluation", event, row["created_at"])
         return schema.evaluation_from_row(row)
 

@@ -19,6 +19,7 @@ import secrets
 import shlex
 import shutil
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,7 @@ from hgm.jobs.verdict import (
 )
 from hgm.sandbox import Mount, RunResult, RunSpec, Sandbox
 from hgm.skills.usage import SkillUsage, skill_usage
+from hgm.timing import Phases
 from hgm.types import Outcome, Task
 
 # The task's own files are trusted: only what the agent leaves behind is bounded.
@@ -109,6 +111,11 @@ class EvalResult:
     reason: str | None = None
     skill_usage: SkillUsage = field(default_factory=SkillUsage)
     """The skills the agent searched, read and ran, from its trajectory (hgm.skills.usage)."""
+    timings: Mapping[str, float] = field(default_factory=dict)
+    """Wall seconds per part, for accounting (benchmarks/throughput.py): ``prepare`` (the
+    workspace copied, the hidden tests put into a copy of what the agent left), ``agent.*``
+    and ``tests.*`` (the two sandbox runs' :attr:`~hgm.sandbox.RunResult.phases`: ``start``,
+    ``copy_in``, ``command``, ``copy_out``), ``judge`` (reading the verdict) and ``total``."""
 
 
 def run_agent(
@@ -195,6 +202,7 @@ def judge_hidden_tests(
     scratch: Path,
     time_limit_s: float,
     limits: TreeLimits = _UNBOUNDED,
+    phases: Phases | None = None,
 ) -> HiddenTestRun:
     """Inject the hidden tests into a copy of the agent's workspace, run them, judge the run.
 
@@ -203,12 +211,14 @@ def judge_hidden_tests(
     it changed is printed first on the test command's stderr, so it shows in the test log.
     A Python unittest command runs under hgm's runner (:mod:`hgm.jobs.verdict`); any other
     is judged by its exit status. Raises :class:`TreeTooLarge` when ``workspace`` breaks
-    ``limits``.
+    ``limits``. ``phases``, when given, gets the time of each part (see :class:`EvalResult`).
     """
-    judged = copy_clean(workspace, scratch / "judged", limits)
-    changes = guard_test_runner(judged, task.workspace)
-    hidden_dir = hidden_tests_dir(task)
-    inject_hidden_tests(task, judged, hidden_dir)
+    phases = phases if phases is not None else Phases()
+    with phases("prepare"):
+        judged = copy_clean(workspace, scratch / "judged", limits)
+        changes = guard_test_runner(judged, task.workspace)
+        hidden_dir = hidden_tests_dir(task)
+        inject_hidden_tests(task, judged, hidden_dir)
     plan = parse_test_command(task.test_command)
     mounts = [Mount(judged, "/work", writable=True, env="HGM_WORKSPACE")]  # writable: caches, temp files
     env, command, nonce = {}, task.test_command, secrets.token_hex(16)
@@ -226,6 +236,8 @@ def judge_hidden_tests(
     spec = RunSpec(command=command, mounts=tuple(mounts), workdir="/work", env=env,
                    time_limit_s=time_limit_s, network="none")  # fmt: skip
     result = sandbox.run(spec, scratch / "judged-out")
+    phases.merge(result.phases, "tests.")
+    judging = time.perf_counter()
     if changes:
         note = "".join(f"[hgm harness] {line}\n" for line in changes)
         result = dataclasses.replace(result, stderr=note + result.stderr)
@@ -235,6 +247,7 @@ def judge_hidden_tests(
         expected = expected_tests(plan, Path(task.tests), hidden_dir, Path(task.workspace))
         out = result.outputs.get("/hgm_verdict_out")
         verdict = judge(result, out, expected, nonce)
+    phases.add("judge", time.perf_counter() - judging)
     return HiddenTestRun(result, verdict)
 
 
@@ -258,21 +271,25 @@ def evaluate(
     with the reason.
     """
     start = time.monotonic()
+    phases = Phases()
 
     def done(outcome: Outcome, trajectory: bytes, log: str, reason: str | None) -> EvalResult:
         trajectory, log_bytes = _within_quota(trajectory, log.encode(errors="replace"), bounds)
+        phases.add("total", time.monotonic() - start)
         return EvalResult(outcome, time.monotonic() - start, trajectory, log_bytes.decode(errors="replace"), reason,
-                          skill_usage(trajectory))  # fmt: skip
+                          skill_usage(trajectory), phases.rounded())  # fmt: skip
 
     if not (Path(agent_dir) / "run_agent.py").is_file():
         return done(Outcome.ERROR, b"", "", "the agent cannot start: its source has no run_agent.py")
     with scratch_dir("eval") as scratch:
-        workspace = copy_clean(task.workspace, scratch / "workspace", _UNBOUNDED)
+        with phases("prepare"):
+            workspace = copy_clean(task.workspace, scratch / "workspace", _UNBOUNDED)
         run = run_agent(
             sandbox, agent_dir, workspace, task.instructions, scratch,
             token=token, model=model, gateway_socket=gateway_socket, limits=limits,
             trajectory_cap=bounds.trajectory_bytes,
         )  # fmt: skip
+        phases.merge(run.result.phases, "agent.")
         if run.result.error:
             return done(Outcome.ERROR, run.trajectory, "", f"sandbox failed: {run.result.error}")
         limit = run.result.limit
@@ -283,7 +300,8 @@ def evaluate(
         if budget_exhausted():
             return done(Outcome.ERROR, run.trajectory, "", "the run's dollar budget ran out during the evaluation")
         try:
-            tests = judge_hidden_tests(sandbox, task, run.workspace, scratch, test_time_limit_s, bounds.workspace)
+            tests = judge_hidden_tests(sandbox, task, run.workspace, scratch, test_time_limit_s, bounds.workspace,
+                                       phases)  # fmt: skip
         except TreeTooLarge as e:
             return done(Outcome.FAIL, run.trajectory, "", f"the workspace cannot be collected: {e}")
     verdict = tests.verdict

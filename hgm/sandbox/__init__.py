@@ -174,6 +174,11 @@ class RunResult:
     workspace too big for the sandbox's disk. Set with ``error`` None: the caller counts it
     against whoever wrote the command's files (an agent's FAIL), never as an infrastructure
     error. ``outputs`` may then be empty or partial."""
+    phases: Mapping[str, float] = field(default_factory=dict)
+    """Wall seconds of the run's parts, for accounting only: ``start`` (waiting for a container,
+    or making the run's cgroup), ``copy_in`` (mounts copied or packed in), ``command`` (the
+    command itself, with the launcher or bubblewrap around it), ``copy_out`` (writable mounts
+    collected). A part the run did not reach is absent."""
 
 
 @runtime_checkable

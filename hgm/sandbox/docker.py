@@ -47,6 +47,7 @@ from hgm.sandbox._docker_launcher import LAUNCHER, LIMIT_MARK
 from hgm.sandbox._spec import check_spec
 from hgm.scratch import prefix as scratch_prefix
 from hgm.scratch import process_alive
+from hgm.timing import Phases
 
 log = logging.getLogger(__name__)
 
@@ -158,15 +159,18 @@ class DockerSandbox:
             return limited(refused)
         spec = self._linked_socket(spec)
         packed: dict[str, _docker_files.Packed] = {}
+        phases = Phases()
         try:
-            for mount in spec.mounts:
-                if not mount.writable:
-                    packed[mount.target] = _docker_files.pack(
-                        [(Path(mount.host), "")], uid=0, writable=False
-                    )
-            writable = [(Path(m.host), m.target.lstrip("/")) for m in spec.mounts if m.writable]
-            packed[""] = _docker_files.pack(writable, uid=UID, writable=True)
-            return self._run_packed(spec, packed, Path(out_dir))
+            with phases("copy_in"):
+                for mount in spec.mounts:
+                    if not mount.writable:
+                        packed[mount.target] = _docker_files.pack(
+                            [(Path(mount.host), "")], uid=0, writable=False
+                        )
+                writable = [(Path(m.host), m.target.lstrip("/")) for m in spec.mounts if m.writable]
+                packed[""] = _docker_files.pack(writable, uid=UID, writable=True)
+            done = self._run_packed(spec, packed, Path(out_dir), phases)
+            return dataclasses.replace(done, phases=phases.rounded())
         except OSError as exc:
             return failed(f"could not read the mounts: {exc}")
         finally:
@@ -236,15 +240,16 @@ class DockerSandbox:
     # --- one run ---------------------------------------------------------------------------
 
     def _run_packed(
-        self, spec: RunSpec, packed: dict[str, _docker_files.Packed], out_dir: Path
+        self, spec: RunSpec, packed: dict[str, _docker_files.Packed], out_dir: Path, phases: Phases
     ) -> RunResult:
         start = time.monotonic()
         try:
-            slot = self._pool.take(spec)
+            with phases("start"):
+                slot = self._pool.take(spec)
         except self._errors as exc:
             return failed(f"could not start a container: {exc}")
         try:
-            return self._run_in(slot, spec, packed, out_dir, start)
+            return self._run_in(slot, spec, packed, out_dir, start, phases)
         finally:
             self._pool.discard(slot)
 
@@ -255,17 +260,20 @@ class DockerSandbox:
         packed: dict[str, _docker_files.Packed],
         out_dir: Path,
         start: float,
+        phases: Phases,
     ) -> RunResult:
         api, cid = self._api, slot.cid
         deadline = start + spec.time_limit_s
         try:
-            for target, item in packed.items():
-                # The writable mounts ("") go to the launcher; an empty folder needs nothing.
-                if target and item.entries > 1 and not api.put_archive(cid, target, item.file):
-                    return failed(f"could not copy {target} into the container")
+            with phases("copy_in"):
+                for target, item in packed.items():
+                    # The writable mounts ("") go to the launcher; an empty folder needs nothing.
+                    if target and item.entries > 1 and not api.put_archive(cid, target, item.file):
+                        return failed(f"could not copy {target} into the container")
         except self._errors as exc:
             return failed(f"could not copy the read-only mounts in: {exc}")
         talk = Conversation(slot.sock)
+        sent = time.perf_counter()
         try:
             tar = packed[""].file if packed[""].entries else None
             left = deadline - time.monotonic()
@@ -277,6 +285,7 @@ class DockerSandbox:
             except OSError as exc:
                 return failed(f"could not start the command: {exc}")
             said = talk.transcript(spec.output_limit_bytes, deadline + _REPORT_GRACE_S)
+            phases.add("command", time.perf_counter() - sent)
             duration = time.monotonic() - start
             if not said.ready:
                 late = duration > spec.time_limit_s
@@ -291,7 +300,8 @@ class DockerSandbox:
             truncated = tuple(report.get("truncated", (False, False)))
             outputs: dict[str, Path] = {}
             try:
-                self._receive(talk, spec, out_dir, outputs)
+                with phases("copy_out"):
+                    self._receive(talk, spec, out_dir, outputs)
             except _files.TreeLimitExceeded as exc:
                 done = result(said, report["code"], report["timed_out"], duration, outputs, truncated)
                 return dataclasses.replace(done, limit=f"the writable mounts break a limit: {exc}")

@@ -7,6 +7,7 @@ for its port, enters the working folder, tells the driver it is ready, and execs
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import logging
 import math
@@ -38,6 +39,7 @@ from hgm.sandbox._local_run import seccomp_fd as _seccomp_fd
 from hgm.sandbox._local_run import share_with_user as _share_with_user
 from hgm.sandbox._spec import SANDBOX_PATH, check_spec, command_env, workdir_mount
 from hgm.scratch import prefix as scratch_prefix
+from hgm.timing import Phases
 
 log = logging.getLogger(__name__)
 
@@ -196,8 +198,10 @@ class LocalSandbox:
         """Run ``spec``; see :class:`hgm.sandbox.Sandbox`."""
         check_spec(spec)
         root = Path(tempfile.mkdtemp(prefix=scratch_prefix("sandbox")))
+        phases = Phases()
         try:
-            return self._run_in(spec, root, Path(out_dir))
+            done = self._run_in(spec, root, Path(out_dir), phases)
+            return dataclasses.replace(done, phases=phases.rounded())
         finally:
             _files.remove_tree(root)
 
@@ -212,10 +216,10 @@ class LocalSandbox:
         """Always None: a local process can always be started."""
         return None
 
-    def _run_in(self, spec: RunSpec, root: Path, out_dir: Path) -> RunResult:
+    def _run_in(self, spec: RunSpec, root: Path, out_dir: Path, phases: Phases) -> RunResult:
         mounted: list[Path] = []
         try:
-            return self._prepare_and_run(spec, root, out_dir, mounted)
+            return self._prepare_and_run(spec, root, out_dir, mounted, phases)
         finally:
             for folder in reversed(mounted):
                 _disk.unmount(folder)
@@ -228,21 +232,22 @@ class LocalSandbox:
             mounted.append(folder)
 
     def _prepare_and_run(
-        self, spec: RunSpec, root: Path, out_dir: Path, mounted: list[Path]
+        self, spec: RunSpec, root: Path, out_dir: Path, mounted: list[Path], phases: Phases
     ) -> RunResult:
         uid = _pick_uid() if self._setpriv else None
         relay, sock = RELAY_SOURCE, spec.gateway_socket
         try:
-            if not self.isolated:  # bwrap makes its own capped /tmp and $HOME
-                self._capped_folder(root / "home", mounted)
-                self._capped_folder(root / "tmp", mounted)
-            copies = self._copy_mounts(spec, root / "m", mounted, every=uid is not None)
-            if self.isolated:
-                # Even the driver's own uid sees only the sandbox's folder in /proc/self/mountinfo,
-                # never where the gateway's socket lives.
-                relay, sock = _share_with_user(root, relay, sock)
-            if uid is not None:
-                _files.chown_tree(root, uid)
+            with phases("copy_in"):
+                if not self.isolated:  # bwrap makes its own capped /tmp and $HOME
+                    self._capped_folder(root / "home", mounted)
+                    self._capped_folder(root / "tmp", mounted)
+                copies = self._copy_mounts(spec, root / "m", mounted, every=uid is not None)
+                if self.isolated:
+                    # Even the driver's own uid sees only the sandbox's folder in
+                    # /proc/self/mountinfo, never where the gateway's socket lives.
+                    relay, sock = _share_with_user(root, relay, sock)
+                if uid is not None:
+                    _files.chown_tree(root, uid)
         except _files.TreeLimitExceeded as exc:
             return _limited(f"the files to copy in break a limit: {exc}")
         except OSError as exc:
@@ -255,12 +260,14 @@ class LocalSandbox:
             if uid is not None:
                 argv = [self._setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--", *argv]
             try:
-                group = _cgroup.Cgroup.create(spec.memory_mb, spec.pids, spec.cpus)
+                with phases("start"):
+                    group = _cgroup.Cgroup.create(spec.memory_mb, spec.pids, spec.cpus)
             except OSError as exc:
                 return _failed(f"could not make the run's cgroup: {exc}")
             try:
                 fds = () if seccomp is None else (seccomp,)
-                return self._run_grouped(spec, group, group.wrap(argv), env, cwd, copies, out_dir, fds)
+                argv = group.wrap(argv)
+                return self._run_grouped(spec, group, argv, env, cwd, copies, out_dir, fds, phases)
             finally:
                 group.close()
         finally:
@@ -269,7 +276,7 @@ class LocalSandbox:
 
     def _run_grouped(
         self, spec: RunSpec, group: _cgroup.Cgroup, argv: list[str], env: dict[str, str],
-        cwd: str, copies: dict[str, Path], out_dir: Path, pass_fds: tuple[int, ...] = (),
+        cwd: str, copies: dict[str, Path], out_dir: Path, pass_fds: tuple[int, ...], phases: Phases,
     ) -> RunResult:
         started: list[int] = []
 
@@ -279,16 +286,17 @@ class LocalSandbox:
                 self._running.add(pid)
 
         try:
-            outcome = _proc.run_capped(
-                argv,
-                env=env,
-                cwd=cwd,
-                time_limit_s=spec.time_limit_s,
-                output_limit_bytes=spec.output_limit_bytes,
-                cpus=self._cpus(spec.cpus),
-                on_start=track,
-                pass_fds=pass_fds,
-            )
+            with phases("command"):
+                outcome = _proc.run_capped(
+                    argv,
+                    env=env,
+                    cwd=cwd,
+                    time_limit_s=spec.time_limit_s,
+                    output_limit_bytes=spec.output_limit_bytes,
+                    cpus=self._cpus(spec.cpus),
+                    on_start=track,
+                    pass_fds=pass_fds,
+                )
         except OSError as exc:
             return _failed(f"could not start {argv[0]}: {exc}")
         finally:
@@ -302,7 +310,8 @@ class LocalSandbox:
         outcome = _note_oom(outcome, group.oom_kills(), spec.memory_mb)
         outputs: dict[str, Path] = {}
         try:
-            self._collect(spec, copies, out_dir, outputs)
+            with phases("copy_out"):
+                self._collect(spec, copies, out_dir, outputs)
         except _files.TreeLimitExceeded as exc:
             return _result(outcome, outputs, limit=f"the writable mounts break a limit: {exc}")
         except OSError as exc:
