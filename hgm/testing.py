@@ -5,15 +5,18 @@ tree builders.
 (evaluation, diagnosis, expansion) deterministically so that the whole self-improvement loop
 can be exercised without an API: the seed agent fails tasks whose files are longer than its
 ``view`` tool shows, diagnosis names that weakness, and expansion makes the agent raise its
-limit through its own tools, after which those tasks pass. On a task whose workspace has tests,
-an agent that offers the skill tools first searches its skills, reads the best match and runs
-one of its entry points, as a careful model would. Use it as ``--model scripted:demo``
-(optionally ``scripted:demo?benchmark=dir:PATH`` to solve tasks of another benchmark).
+limit through its own tools, after which those tasks pass. On about half the tasks whose
+workspace has tests (:func:`demo_uses_skills`), an agent that offers the skill tools first
+searches its skills, reads the best match and runs one of its entry points (e.g. the starter
+skill run-tests on the workspace's tests), as a careful model would. Use it as
+``--model scripted:demo`` (optionally ``scripted:demo?benchmark=dir:PATH`` to solve tasks of
+another benchmark).
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -47,13 +50,15 @@ GENERIC_PROBLEM = (
 TESTING_RULE = "Before you call finish, run the tests the workspace has and read their output."
 
 # What the demo looks for in the agent's skills on a task with tests, and how many of the hits
-# it reads to find an entry point it can call: one whose required parameters all name a folder
-# (filled with the workspace, ".").
+# it reads to find an entry point it can call: one whose required parameters it can all fill,
+# a folder with the workspace (".") and a command with the workspace's test command.
 SKILL_QUERY = "run the workspace's unit tests and summarise the failures"
 SKILL_READS = 3
+TEST_COMMAND = "python3 -m unittest discover -s tests -q"
 FOLDER_PARAMS = frozenset(
     {"path", "root", "directory", "dir", "folder", "workspace", "repo", "cwd", "base"}
 )
+PARAM_VALUES = {**dict.fromkeys(FOLDER_PARAMS, "."), "command": TEST_COMMAND}
 
 
 class DemoModel(ScriptedModel):
@@ -90,7 +95,8 @@ class DemoModel(ScriptedModel):
         if not _called(done, "view", "."):
             return _call("view", path=".")
         listing = _result_of(done, "view", ".") or ""
-        if "tests/" in listing.split() and _offers(request, "search_skills"):
+        has_tests = "tests/" in listing.split()
+        if has_tests and demo_uses_skills(task.id) and _offers(request, "search_skills"):
             step = _use_skills(done)
             if step is not None:
                 return step
@@ -109,7 +115,7 @@ class DemoModel(ScriptedModel):
                 content = (Path(task.solution) / rel).read_text(encoding="utf-8")
                 return _call("create_file", path=rel, content=content)
         if "tests/" in listing.split() and not _called(done, "bash"):
-            return _call("bash", command="python3 -m unittest discover -s tests -q 2>&1 | tail -5")
+            return _call("bash", command=f"{TEST_COMMAND} 2>&1 | tail -5")
         return _finish(f"Fixed the bug by rewriting {', '.join(plan)}.")
 
     def _task(self, task_id: str | None) -> Task | None:
@@ -170,6 +176,12 @@ class DemoModel(ScriptedModel):
 
 
 # -- evaluation: skills ------------------------------------------------------------------------
+def demo_uses_skills(task_id: str) -> bool:
+    """Whether the demo reaches for skills on this task: about half the tasks, fixed by the id,
+    so that a run has evaluations of the same node with and without skills to compare."""
+    return hashlib.sha256(task_id.encode()).digest()[0] % 2 == 0
+
+
 def _use_skills(done: list) -> dict | None:
     """The next skill call (search, read the hits in turn, run one entry point), or None."""
     found = _result_of(done, "search_skills")
@@ -199,8 +211,8 @@ def _callable_entry_point(shown: str) -> tuple[str, dict] | None:
         required = [a.arg for a in positional[: len(positional) - len(args.defaults)]]
         keyword = zip(args.kwonlyargs, args.kw_defaults, strict=True)
         required += [a.arg for a, default in keyword if default is None]
-        if all(name in FOLDER_PARAMS for name in required):
-            return match.group(1), {name: "." for name in required}
+        if all(name in PARAM_VALUES for name in required):
+            return match.group(1), {name: PARAM_VALUES[name] for name in required}
     return None
 
 
@@ -319,4 +331,4 @@ def _outcomes(spec: str | tuple[int, int]) -> list[Outcome]:
     return [codes[c] for c in spec.replace(" ", "")]
 
 
-__all__ = ["DEMO_VIEW_LIMIT", "TRUNCATION_MARKER", "DemoModel", "build_stats"]
+__all__ = ["DEMO_VIEW_LIMIT", "TRUNCATION_MARKER", "DemoModel", "build_stats", "demo_uses_skills"]

@@ -25,6 +25,7 @@ from hgm.skills.usage import MAX_ENTRIES, SkillUsage, skill_usage
 from hgm.types import Outcome, Task
 
 SEED = Path(hgm.__file__).parent / "seed_agent"
+STARTER_SKILLS = Path(__file__).resolve().parent.parent / "skills"
 
 COUNT_LINES = '''\
 """Count the lines of a file."""
@@ -261,37 +262,35 @@ def test_bash_commands_count_when_they_run_or_show_a_skill(command, read, ran):
 @pytest.mark.slow
 def test_a_demo_run_searches_reads_and_runs_skills_and_its_trajectories_say_so(tmp_path):
     from hgm.archive import Run
-    from hgm.testing import SKILL_QUERY
+    from hgm.testing import SKILL_QUERY, demo_uses_skills
 
-    seed = agent_with_a_skill(tmp_path)  # count-lines: below run-tests for the demo's query
-    folder = seed / "skills" / "run-tests"
-    folder.mkdir()
-    (folder / "SKILL.md").write_text(
-        "---\nname: run-tests\ndescription: Run the unit tests of a folder and summarise the failures.\n---\n"
-    )
-    (folder / "run_tests.py").write_text(
-        "import subprocess, sys\n\n__all__ = ['run_tests']\n\n\n"
-        "def run_tests(path: str) -> dict[str, int]:\n"
-        '    """Run the unit tests under path/tests."""\n'
-        "    proc = subprocess.run([sys.executable, '-m', 'unittest', 'discover', '-s', 'tests'],\n"
-        "                          cwd=path, capture_output=True)\n"
-        "    return {'exit_code': proc.returncode}\n"
-    )
+    seed = tmp_path / "seed"  # the seed agent with the repository's starter skills
+    shutil.copytree(SEED, seed, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for folder in STARTER_SKILLS.iterdir():
+        if (folder / "SKILL.md").is_file():
+            junk = shutil.ignore_patterns("__pycache__")
+            shutil.copytree(folder, seed / "skills" / folder.name, ignore=junk)
     (tmp_path / "config.yaml").write_text(f"seed_agent: {seed}\n")
     out = tmp_path / "run"
     proc = subprocess.run(
         [sys.executable, "-m", "hgm.cli", "run", "--config", tmp_path / "config.yaml", "--model",
-         "scripted:demo", "--benchmark", "builtin", "--sandbox", "local", "--max-evals", "4",
+         "scripted:demo", "--benchmark", "builtin", "--sandbox", "local", "--max-evals", "6",
          "--workers", "2", "--out", out],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     run = Run.open(out, readonly=True)
     evaluations = run.evaluations()
-    assert len(evaluations) == 4
+    assert len(evaluations) == 6
+    used = [e for e in evaluations if demo_uses_skills(e.task)]
+    assert 0 < len(used) < 6  # both kinds, so usage can be compared (true of the first 6 tasks)
     for evaluation in evaluations:
         trajectory = run.artifact(evaluation.trajectory)
         usage = skill_usage(trajectory)
-        assert usage.searched == (SKILL_QUERY,) and len(usage.ran) == 1, (evaluation.task, usage)
+        if evaluation not in used:
+            assert usage == SkillUsage(), evaluation.task
+            continue
+        assert usage == SkillUsage((SKILL_QUERY,), ("run-tests",), ("run-tests",)), evaluation.task
         ran = next(c for c in json.loads(trajectory)["tool_calls"] if c["name"] == "run_skill")
-        assert json.loads(ran["output"].split("\n[printed")[0])["result"]["exit_code"] in (0, 1)
+        result = json.loads(ran["output"].split("\n[printed")[0])["result"]
+        assert result["framework"] == "unittest" and result["passed"] > 0, result

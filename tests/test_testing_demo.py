@@ -284,9 +284,14 @@ def builtin_gateway():
     shutil.rmtree(sockdir, ignore_errors=True)
 
 
-def _short_builtin_task() -> Task:
+def _short_builtin_task(uses_skills: bool = True) -> Task:
+    from hgm.testing import demo_uses_skills
+
     tasks = sorted(get_benchmark("builtin").tasks(), key=lambda t: t.id)
-    return next(t for t in tasks if _fits_in_view(t, SEED_VIEW_LIMIT))
+    return next(
+        t for t in tasks
+        if _fits_in_view(t, SEED_VIEW_LIMIT) and demo_uses_skills(t.id) == uses_skills
+    )  # fmt: skip
 
 
 def test_demo_searches_reads_and_runs_a_skill_on_a_task_with_tests(builtin_gateway, tmp_path):
@@ -315,3 +320,12 @@ def test_demo_goes_on_with_the_task_when_the_agent_has_no_skills(builtin_gateway
     names = [c["name"] for c in trajectory["tool_calls"]]
     assert names[:2] == ["view", "search_skills"] and "No skills" in trajectory["tool_calls"][1]["output"]
     assert "read_skill" not in names and "run_skill" not in names
+
+
+def test_demo_leaves_skills_alone_on_the_other_tasks(builtin_gateway, tmp_path):
+    agent = agent_with_run_tests_skill(tmp_path)
+    task = _short_builtin_task(uses_skills=False)
+    passed, trajectory = evaluate(builtin_gateway, agent, task, tmp_path / "eval")
+    assert passed, trajectory["summary"]
+    names = {c["name"] for c in trajectory["tool_calls"]}
+    assert names.isdisjoint({"search_skills", "read_skill", "run_skill"})
