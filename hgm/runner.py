@@ -49,6 +49,20 @@ def seed_agent_dir(config: RunConfig) -> Path:
     return Path(str(resources.files("hgm").joinpath("seed_agent")))
 
 
+def node0_tree(config: RunConfig, scratch: Path) -> Path:
+    """Node 0's source tree: a user's ``seed_agent`` as it is (its own skills/, if any); hgm's
+    own seed agent copied under ``scratch`` with the starter skills in its skills/
+    (docs/skills.md, "The starter library")."""
+    seed = seed_agent_dir(config)
+    if config.seed_agent is not None:
+        return seed
+    from hgm.skills.starter import seed_tree_with_skills, starter_skill_folders
+
+    tree = scratch / "seed_agent"
+    seed_tree_with_skills(seed, tree, starter_skill_folders())
+    return tree
+
+
 def _tasks(spec: str) -> list[Task]:
     from hgm.bench import BenchmarkError, get_benchmark
 
@@ -84,8 +98,9 @@ def open_or_create(config: RunConfig, out: Path, resume: bool, tasks: list[Task]
         return run
     order = np.random.default_rng(config.seed).permutation(len(ids)).tolist()
     try:
-        return Run.create(out, seed_agent_dir(config), config=config.model_dump(mode="json"),
-                          task_ids=ids, task_order=order)
+        with tempfile.TemporaryDirectory(prefix=scratch_prefix("seed")) as scratch:
+            return Run.create(out, node0_tree(config, Path(scratch)),
+                              config=config.model_dump(mode="json"), task_ids=ids, task_order=order)
     except ArchiveError as e:
         raise ConfigError(str(e)) from None
 
