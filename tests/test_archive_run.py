@@ -331,7 +331,10 @@ def test_older_database_is_upgraded_on_open(archive_run: Run, tmp_path: Path):
     archive_run.record_evaluation(0, 2, Outcome.PASS, trajectory="kept")
     archive_run.close()
     conn = sqlite3.connect(tmp_path / "run" / "hgm.db")
-    conn.executescript("DROP TABLE skills; PRAGMA user_version = 1;")  # what version 1 was
+    conn.executescript(  # what version 1 was
+        "DROP TABLE skill_searches; DROP TABLE skill_usage; DROP TABLE skill_links; "
+        "DROP TABLE node_skills; DROP TABLE skills; PRAGMA user_version = 1;"
+    )
     conn.close()
     with Run.open(tmp_path / "run") as run:
         assert schema.schema_version(run._conn()) == SCHEMA_VERSION

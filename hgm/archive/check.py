@@ -95,6 +95,10 @@ def _check_db(path: Path, database: sqlite_utils.Database, repo: AgentsRepo) -> 
     problems += _check_links(database)
     problems += _check_entry_points(database, repo)
     problems += _check_artifacts(database, ArtifactStore(path / ARTIFACTS))
+    if version >= 3:  # the skill index (hgm.skills.index)
+        from hgm.skills.library import check_index
+
+        problems += [Problem(what, message) for what, message in check_index(database, repo)]
     return problems
 
 

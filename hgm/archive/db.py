@@ -110,6 +110,49 @@ _V2 = [
 ]
 
 
+# Version 3 fills the skill index out (hgm.skills.index; docs/skills.md, "The index"): a
+# ``skills`` row is one skill content (by hash), introduced by ``node``; ``node_skills`` says
+# which nodes carry it (``inherited`` when the parent carried it too); usage per evaluation;
+# near-duplicate links; ``version_of`` points at the same-named skill it improves.
+_V3 = [
+    "ALTER TABLE skills ADD COLUMN search_text TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE skills ADD COLUMN origin TEXT NOT NULL DEFAULT '{}'",
+    "ALTER TABLE skills ADD COLUMN source_tasks TEXT NOT NULL DEFAULT '[]'",
+    "ALTER TABLE skills ADD COLUMN verified INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE skills ADD COLUMN version_of INTEGER REFERENCES skills(id)",
+    "CREATE INDEX idx_skills_name ON skills(name)",
+    """CREATE TABLE node_skills (
+        node INTEGER NOT NULL REFERENCES nodes(id),
+        skill INTEGER NOT NULL REFERENCES skills(id),
+        name TEXT NOT NULL,
+        inherited INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (node, skill)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX idx_node_skills_skill ON node_skills(skill, node)",
+    """CREATE TABLE skill_links (
+        skill INTEGER NOT NULL REFERENCES skills(id),
+        other INTEGER NOT NULL REFERENCES skills(id),
+        kind TEXT NOT NULL CHECK (kind IN ('near-duplicate')),
+        score REAL,
+        PRIMARY KEY (skill, other, kind)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE skill_usage (
+        evaluation INTEGER NOT NULL REFERENCES evaluations(id),
+        skill INTEGER NOT NULL REFERENCES skills(id),
+        read INTEGER NOT NULL DEFAULT 0,
+        ran INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (evaluation, skill)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX idx_skill_usage_skill ON skill_usage(skill)",
+    """CREATE TABLE skill_searches (
+        id INTEGER PRIMARY KEY,
+        evaluation INTEGER NOT NULL REFERENCES evaluations(id),
+        query TEXT NOT NULL
+    )""",
+    "CREATE INDEX idx_skill_searches_evaluation ON skill_searches(evaluation)",
+]
+
+
 def _statements(stmts: list[str]) -> Callable[[sqlite_utils.Database], None]:
     def apply(db: sqlite_utils.Database) -> None:
         for sql in stmts:
@@ -118,11 +161,14 @@ def _statements(stmts: list[str]) -> Callable[[sqlite_utils.Database], None]:
     return apply
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_statements(_V1), _statements(_V2)]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _statements(_V1), _statements(_V2), _statements(_V3),
+]
 """``MIGRATIONS[n]`` upgrades a database at version ``n`` to version ``n + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
-TABLES = ("tasks", "nodes", "expansions", "evaluations", "llm_calls", "events", "skills")
+TABLES = ("tasks", "nodes", "expansions", "evaluations", "llm_calls", "events", "skills",
+          "node_skills", "skill_links", "skill_usage", "skill_searches")
 
 
 # -- connections -------------------------------------------------------------------------

@@ -32,6 +32,8 @@ from hgm.archive.git import AgentsRepo, ArchiveError
 from hgm.archive.lock import LOCK
 from hgm.archive.recovery import repair, replay
 from hgm.search.tree import TreeStats
+from hgm.skills import index as skill_index
+from hgm.skills.usage import skill_usage
 from hgm.types import Evaluation, Expansion, Node, NodeKind, NodeStatus, Outcome
 
 CONFIG, GIT_DIR, DB, ARTIFACTS = "config.yaml", "agents.git", "hgm.db", "artifacts"
@@ -99,8 +101,11 @@ class Run:
         commit_time: int | None = None,
         durable: bool = True,
         clock: Callable[[], float] = time.time,
+        skills: list[skill_index.SkillEntry] | None = None,
     ) -> Run:
         """Make a new run at ``path`` (absent or empty) whose node 0 is ``seed_tree``.
+
+        ``skills``: node 0's skills for the index (default: read from ``seed_tree``).
 
         ``task_order`` is the run-wide order in which nodes work through the tasks (indexes
         into ``task_ids``; default: as listed). ``durable=False`` trades power-loss safety
@@ -129,6 +134,9 @@ class Run:
                     proposal="seed",
                     created_at=clock(),
                 )
+                if skills is None:
+                    skills = skill_index.entries_from_tree(seed_tree)
+                skill_index.record_node_skills(database, 0, None, skills, created_at=clock())
                 schema.insert_event(database, "created", {"tasks": len(task_ids)}, clock())
             repo.set_ref(0, sha)
         except BaseException:
@@ -246,8 +254,11 @@ class Run:
         expansion: dict | None = None,
         commit_time: int | None = None,
         commit: str | None = None,
+        skills: list[skill_index.SkillEntry] | None = None,
     ) -> Node:
         """Commit ``tree`` as a child of ``parent`` and record it (invalid children too).
+
+        ``skills``: the child's skills, indexed in the same transaction (valid children only).
 
         ``expansion`` (keys: problem_statement, cost_usd, reason, started_at) records the
         attempt that made the child, in the same transaction as the node. The commit
@@ -282,6 +293,12 @@ class Run:
                     created_at=now,
                     meta=meta,
                 )
+                if skills is not None and status is NodeStatus.VALID:
+                    skill_index.record_node_skills(
+                        database, node_id, parent, skills, created_at=now,
+                        near_cosine=float(self.config.get("skill_dedup_cosine")
+                                          or skill_index.NEAR_DUPLICATE_COSINE),
+                    )
                 if expansion is not None:
                     schema.insert_expansion(
                         database,
@@ -376,6 +393,9 @@ class Run:
             if timings:
                 event["timings"] = dict(timings)
             schema.insert_event(database, "evaluation", event, row["created_at"])
+            if trajectory and skill_index.node_has_skills(database, node):
+                usage = skill_usage(trajectory if isinstance(trajectory, bytes) else trajectory.encode())
+                skill_index.record_usage(database, row["id"], node, usage)
         return schema.evaluation_from_row(row)
 
     def log_llm_call(
