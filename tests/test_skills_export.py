@@ -241,3 +241,23 @@ def test_python_export_rewrites_only_the_skill_imports(skills, tmp_path):
     assert "import unittest\n" in test
     assert (out / "src" / "hgm_skills" / "shape_tools.py").read_text() == (
         next(s for s in skills if s.name == "shape-tools").folder / "shape_tools.py").read_text()  # fmt: skip
+
+
+# -- the starter library --------------------------------------------------------------------
+def test_the_starter_library_exports_to_every_file_format(tmp_path):
+    from skills_ref import validate
+
+    from hgm.skills.format import read_skill
+    from hgm.skills.starter import starter_skill_folders
+
+    starter = [read_skill(folder) for folder in starter_skill_folders()]
+    assert len(starter) >= 4
+    folders = export("agent-skills", starter, tmp_path / "agent-skills").out
+    assert all(validate(folders / s.name) == [] for s in starter)
+    chat = json.loads((export("openai", starter, tmp_path / "openai").out / "tools.chat.json").read_text())
+    assert chat and all(strict_problems(t["function"]["parameters"]) == [] for t in chat)
+    package = export("python", starter, tmp_path / "python").out
+    proc = subprocess.run([sys.executable, "-m", "unittest", "discover", "-s", "tests", "-t", "."], cwd=package,
+                          env={"PYTHONPATH": str(package / "src"), "PATH": f"{BIN}:/usr/bin:/bin"},
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
