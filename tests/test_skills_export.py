@@ -247,7 +247,6 @@ def test_python_export_rewrites_only_the_skill_imports(skills, tmp_path):
 def test_the_starter_library_exports_to_every_file_format(tmp_path):
     from skills_ref import validate
 
-    from hgm.skills.format import read_skill
     from hgm.skills.starter import starter_skill_folders
 
     starter = [read_skill(folder) for folder in starter_skill_folders()]
