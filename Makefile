@@ -16,7 +16,7 @@ DOCKER ?= 1
 # pull a multi-GB CUDA build on machines without a GPU; set TORCH= to keep the one you have.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup system-packages venv docker test test-toolchains test-gpu lint run clean
+.PHONY: setup system-packages venv docker test test-toolchains test-gpu lint run bench clean
 
 setup: system-packages venv docker
 
@@ -79,6 +79,12 @@ run: setup
 	  echo; \
 	  $(BIN)/hgm simulate --demo; \
 	fi
+
+# Every benchmark at its documented size (BENCHMARKS.md): writes bench-report.json (figures, machine,
+# load average, commit, date) and prints a table. Compare two reports with
+# `$(BIN)/python benchmarks/report.py compare A.json B.json`.
+bench: setup
+	$(BIN)/python benchmarks/report.py run --out bench-report.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
