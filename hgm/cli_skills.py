@@ -18,6 +18,7 @@ skills_app = typer.Typer(help="The skill library: export a node's skills to othe
 RunDir = Annotated[Path, typer.Argument(help="A run folder, e.g. archive/<run>.", show_default=False)]
 NodeOpt = Annotated[int | None, typer.Option("--node", help="Node id (default: the node `hgm best` names).")]
 BestOpt = Annotated[bool, typer.Option("--best", help="The node `hgm best` names (the default).")]
+MinEvalsOpt = Annotated[int | None, typer.Option(min=1, help="With --best: the evaluations a node needs (default: the run's final_min_evals).")]
 SandboxOpt = Annotated[str, typer.Option(help="Sandbox every skill call runs in: auto (docker when an engine answers, else local), docker, local.")]
 
 
@@ -33,7 +34,7 @@ class Transport(StrEnum):
     http = "http"
 
 
-def _checked_out(run_dir: Path, node: int | None, best: bool):
+def _checked_out(run_dir: Path, node: int | None, best: bool, min_evals: int | None):
     """The node's skills as a context manager; one-line errors exit 1."""
     from hgm.cli import _fail, _open
     from hgm.skills.export.source import node_skills, pick_node
@@ -41,7 +42,7 @@ def _checked_out(run_dir: Path, node: int | None, best: bool):
 
     run = _open(run_dir)
     try:
-        return node_skills(run, pick_node(run, node, best))  # NoSkills comes when it is entered
+        return node_skills(run, pick_node(run, node, best, min_evals))  # NoSkills comes when it is entered
     except ViewError as e:
         raise _fail(str(e)) from None
 
@@ -53,6 +54,7 @@ def export(
     out: Annotated[Path, typer.Option(help="Folder to write (absent or empty).")],
     node: NodeOpt = None,
     best: BestOpt = False,
+    min_evals: MinEvalsOpt = None,
     sandbox: Annotated[str, typer.Option(help="mcp: the sandbox the served skills' calls run in (written into the config).")] = "auto",
     package: Annotated[str, typer.Option(help="python: the package's import name.")] = "hgm_skills",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
@@ -72,7 +74,7 @@ def export(
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise _fail(f"--out {out} exists and is not an empty folder; export into a new one", 2)
     try:
-        with _checked_out(run_dir, node, best) as found:
+        with _checked_out(run_dir, node, best, min_evals) as found:
             if format is ExportFormat.mcp:
                 options["node"] = found.node
             done = run_export(format.value, found.skills, out, **options)
@@ -94,6 +96,7 @@ def serve(
     run_dir: RunDir,
     node: NodeOpt = None,
     best: BestOpt = False,
+    min_evals: MinEvalsOpt = None,
     transport: Annotated[Transport, typer.Option(help="stdio (a client starts the server) or http (streamable HTTP at /mcp).")] = Transport.stdio,
     host: Annotated[str, typer.Option(help="http: the address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="http: the port to listen on.")] = 8765,
@@ -113,7 +116,7 @@ def serve(
     if workspace is not None and not workspace.is_dir():
         raise _fail(f"--workspace {workspace} is not a folder", 2)
     try:
-        with _checked_out(run_dir, node, best) as found:
+        with _checked_out(run_dir, node, best, min_evals) as found:
             try:
                 box = get_sandbox(sandbox)
             except ValueError as e:

@@ -111,3 +111,5 @@ def test_best_is_refused_when_no_node_qualifies(tmp_path):
         run.update_config({**run.config, "final_min_evals": 50})
     proc = _hgm("skills", "export", run_dir, "--format", "openai", "--out", tmp_path / "o")
     assert proc.returncode == 1 and "or name a node with --node N" in proc.stderr
+    proc = _hgm("skills", "export", run_dir, "--min-evals", "2", "--format", "openai", "--out", tmp_path / "o", "--json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["node"] == 1

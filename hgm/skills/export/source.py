@@ -30,8 +30,8 @@ class NodeSkills:
     problems: tuple[str, ...]
 
 
-def pick_node(run: Run, node: int | None, best: bool) -> int:
-    """``node`` when given (it must exist), else the node ``hgm best`` names.
+def pick_node(run: Run, node: int | None, best: bool, min_evals: int | None = None) -> int:
+    """``node`` when given (it must exist), else the node ``hgm best [--min-evals N]`` names.
 
     Raises :class:`hgm.views.ViewError` (no such node, no best node yet).
     """
@@ -42,7 +42,7 @@ def pick_node(run: Run, node: int | None, best: bool) -> int:
     if node is not None:
         return require_node(run, node).id
     try:
-        return qualified_best(run).node
+        return qualified_best(run, min_evals).node
     except ViewError as e:
         raise ViewError(f"{e}; or name a node with --node N") from None
 
