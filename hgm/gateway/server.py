@@ -1,6 +1,7 @@
 """The gateway's HTTP server: an OpenAI-compatible endpoint on a unix socket (and optionally TCP).
 
-Routes: ``POST /v1/chat/completions``, ``GET /v1/models``, ``GET /health``. Every ``/v1``
+Routes: ``POST /v1/chat/completions``, ``POST /v1/embeddings`` (:mod:`hgm.gateway.embeddings`),
+``GET /v1/models``, ``GET /health``. Every ``/v1``
 request carries ``Authorization: Bearer <token>``, a token from :meth:`Gateway.issue_token`,
 which names the :class:`~hgm.gateway.Scope` the call is attributed and charged to.
 
@@ -18,6 +19,7 @@ Errors are OpenAI-style bodies ``{"error": {"message", "type", "code"}}``:
 429    ``too_many_requests``       the token already has its cap of calls in progress
 502    ``model_error``             the model failed permanently or replied malformed
 503    ``model_unavailable``       the model kept failing transiently after all retries
+503    ``embeddings_unavailable``  the run has no embedding model (embeddings only)
 504    ``timeout``                 no answer within the per-call time limit
 =====  ==========================  ===================================================
 
@@ -65,6 +67,12 @@ from hgm.gateway import (
     TransientModelError,
 )
 from hgm.gateway.accounting import Budget, CallRunner, RetryPolicy
+from hgm.gateway.embeddings import (
+    EmbeddingService,
+    NoEmbeddingModel,
+    embedding_body,
+    parse_embedding_request,
+)
 from hgm.gateway.limits import (
     BodyTimeout,
     BodyTooLarge,
@@ -103,7 +111,8 @@ class Gateway:
     server threads; it must be thread-safe. ``spent_usd`` is what earlier sessions of the run
     spent (for resume). ``tcp_port`` also serves on 127.0.0.1 (``0`` picks a free port).
     ``rng`` drives the retry jitter. ``limits`` bounds bodies, nesting, connections and
-    records (defaults: :class:`~hgm.gateway.limits.GatewayLimits`).
+    records (defaults: :class:`~hgm.gateway.limits.GatewayLimits`). ``embedder`` (an
+    :class:`~hgm.skills.embed.Embedder`, or None for none) serves ``/v1/embeddings``.
     """
 
     def __init__(
@@ -121,16 +130,19 @@ class Gateway:
         rng: random.Random | None = None,
         max_concurrency: int = 64,
         limits: GatewayLimits | None = None,
+        embedder: Any = None,
     ) -> None:
         self.backend = backend
         self.limits = limits = limits or GatewayLimits()
         self.socket_path = Path(socket_path)
         self.tcp_port = tcp_port
         self._budget = Budget(max_usd, spent_usd)
+        # A 30 MB request must not become 30 MB of hgm.db.
+        bounded = lambda call: recorder(bounded_call(call, limits.max_recorded_bytes))  # noqa: E731
+        self.embeddings = EmbeddingService(embedder, budget=self._budget, recorder=bounded)
         self._runner = CallRunner(
             backend,
-            # A 30 MB request must not become 30 MB of hgm.db.
-            recorder=lambda call: recorder(bounded_call(call, limits.max_recorded_bytes)),
+            recorder=bounded,
             budget=self._budget,
             retry=RetryPolicy(retries=retries, backoff_s=backoff_s),
             call_timeout_s=call_timeout_s,
@@ -175,6 +187,13 @@ class Gateway:
         body = request_to_dict(request) | {"model": ""}  # the driver names its own model
         parse_chat_request(body, max_tokens_cap=self.limits.max_tokens)
         return self._runner.run(request, scope)
+
+    def embed(self, texts: list[str], scope: Scope) -> Any:
+        """Embed ``texts`` in-process with the run's embedding model, recorded and charged like
+        an agent's call: an :class:`~hgm.skills.embed.EmbeddingBatch`. Raises
+        :class:`~hgm.gateway.embeddings.NoEmbeddingModel` when the run has none."""
+        parse_embedding_request({"input": texts})
+        return self.embeddings.run(texts, scope)
 
     # --- tokens -----------------------------------------------------------------------
 
@@ -288,12 +307,21 @@ class Gateway:
         routes = [
             Route("/v1/chat/completions", self._chat, methods=["POST"]),
             Route("/chat/completions", self._chat, methods=["POST"]),
+            Route("/v1/embeddings", self._embeddings, methods=["POST"]),
+            Route("/embeddings", self._embeddings, methods=["POST"]),
             Route("/v1/models", self._models, methods=["GET"]),
             Route("/health", self._health, methods=["GET"]),
         ]
         return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
 
     async def _chat(self, request: Request) -> Response:
+        return await self._limited(request, self._serve_chat)
+
+    async def _embeddings(self, request: Request) -> Response:
+        return await self._limited(request, self._serve_embeddings)
+
+    async def _limited(self, request: Request, serve: Callable[[Request, Scope], Any]) -> Response:
+        """Authenticate, then serve within the token's cap of calls in progress."""
         scope = self._authenticate(request)
         if scope is None:
             return _unauthorized()
@@ -305,7 +333,7 @@ class Gateway:
             )
         self._in_flight[token] = self._in_flight.get(token, 0) + 1
         try:
-            return await self._serve_chat(request, scope)
+            return await serve(request, scope)
         finally:
             self._in_flight[token] -= 1
             if not self._in_flight[token]:
@@ -347,6 +375,37 @@ class Gateway:
             events = stream_events(result, call_id=call_id, created=created, include_usage=usage)
             return StreamingResponse(events, media_type="text/event-stream")
         return JSONResponse(completion_body(result, call_id=call_id, created=created))
+
+    async def _serve_embeddings(self, request: Request, scope: Scope) -> Response:
+        service = self.embeddings
+        try:
+            raw = await read_body(request.stream(), request.headers.get("content-length"), self.limits)
+        except (BodyTooLarge, BodyTimeout) as e:
+            status, type_ = (413, "request_too_large") if isinstance(e, BodyTooLarge) else (408, "request_timeout")
+            service.refused(scope, {"invalid_body": None}, f"BadRequest: {e}")
+            return _error(status, str(e), type_, headers={"connection": "close"})
+        except ClientDisconnect:
+            return Response(status_code=499)
+        try:
+            check_depth(raw, self.limits.max_json_depth)
+            body = json.loads(raw, parse_constant=_no_constant)
+            texts, encoding = parse_embedding_request(body)
+        except (ValueError, BadRequest) as e:
+            text = raw[:4096].decode("utf-8", errors="replace")
+            service.refused(scope, {"invalid_body": text}, f"BadRequest: {e}")
+            return _error(400, f"invalid request: {e}", "invalid_request_error")
+        del raw
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self._max_concurrency)
+        try:
+            batch = await anyio.to_thread.run_sync(
+                service.run, texts, scope, body, limiter=self._limiter
+            )
+        except NoEmbeddingModel as e:
+            return _error(503, str(e), "embeddings_unavailable")
+        except Exception as e:
+            return _failure(e)
+        return JSONResponse(embedding_body(batch.vectors, service.model_id, batch.prompt_tokens, encoding))
 
     async def _models(self, request: Request) -> Response:
         if self._authenticate(request) is None:
