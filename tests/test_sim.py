@@ -313,7 +313,7 @@ _CHILD = """
 import sys
 from pathlib import Path
 from hgm.sim import SimParams, simulate_run
-simulate_run("hgm", 11, SimParams(budget=int(sys.argv[2])), out=Path(sys.argv[1]))
+simulate_run(sys.argv[3], 11, SimParams(budget=int(sys.argv[2])), out=Path(sys.argv[1]))
 """
 
 
@@ -323,16 +323,17 @@ def _count_nodes(path: Path) -> int:
 
 
 @pytest.mark.slow
-def test_run_killed_at_a_random_moment_resumes_to_the_uninterrupted_tree(tmp_path):
+@pytest.mark.parametrize("spec", ["hgm", "hgm?preset=paper"])  # the preset: random tasks, a free root
+def test_run_killed_at_a_random_moment_resumes_to_the_uninterrupted_tree(tmp_path, spec):
     budget = 600
     params = SimParams(budget=budget)
     whole = tmp_path / "whole"
-    simulate_run("hgm", 11, params, out=whole)
+    simulate_run(spec, 11, params, out=whole)
     killed = tmp_path / "killed"
     # A killed process cannot remove its scratch folder; keep it inside tmp_path.
     (tmp_path / "tmp").mkdir()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path / "tmp")}
-    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(killed), str(budget)], env=env)
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(killed), str(budget), spec], env=env)
     try:
         target = random.Random().randint(3, 20)
         deadline = time.monotonic() + 120
@@ -347,9 +348,9 @@ def test_run_killed_at_a_random_moment_resumes_to_the_uninterrupted_tree(tmp_pat
     assert child.returncode == -signal.SIGKILL
     partial = _archived(killed)
     assert 0 < len(partial["nodes"]) < len(_archived(whole)["nodes"])
-    resumed = simulate_run("hgm", 11, params, out=killed)
+    resumed = simulate_run(spec, 11, params, out=killed)
     assert _archived(killed) == _archived(whole)
-    assert _tree(resumed) == _tree(simulate_run("hgm", 11, params))
+    assert _tree(resumed) == _tree(simulate_run(spec, 11, params))
     _check_clean(killed)
     _check_clean(whole)
 

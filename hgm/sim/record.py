@@ -63,11 +63,12 @@ class ArchiveRecorder:
         self.run.close()
         shutil.rmtree(self._scratch, ignore_errors=True)
 
-    def state(self) -> RunState:
+    def state(self, uncharged_root: bool = False) -> RunState:
         """The state to continue from: replayed statistics, the nodes' draws, step, spend.
 
         Each node is drawn again from the world at its place in the tree and checked
-        against the latent values recorded in its meta.
+        against the latent values recorded in its meta. ``uncharged_root``: the policy's
+        evaluations of the seed agent cost nothing (see ``simulate_run``).
         """
         stats = self.run.tree_stats()
         nodes = self.run.nodes()
@@ -79,12 +80,14 @@ class ArchiveRecorder:
             if n.meta != _meta(draws[-1].latent, n.meta.get("step")):
                 raise ValueError(f"{self.run.path}: node {n.id} does not match this simulation")
         expansions = stats.n_nodes - 1
+        snap = stats.snapshot()
+        charged = stats.evals_done - (int(snap.own_pass[0] + snap.own_fail[0]) if uncharged_root else 0)
         # Every step made exactly one record (a node or an evaluation); a Stop made none.
         return RunState(
             stats=stats,
             nodes=draws,
             step=expansions + stats.evals_done,
-            spent=expansions * self.world.params.expand_cost + stats.evals_done,
+            spent=expansions * self.world.params.expand_cost + charged,
         )
 
     def node(self, step: int, parent: int, child: Latent) -> None:

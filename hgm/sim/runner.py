@@ -123,7 +123,7 @@ def simulate_run(
         from hgm.sim.record import ArchiveRecorder  # imports this module; and git/SQLite
 
         with ArchiveRecorder.open_or_create(Path(out), spec, world) as recorder:
-            state = recorder.state()
+            state = recorder.state(uncharged_root=_uncharged_root(policy))
             stop_reason = _loop(policy, world, state, recorder)
     return _result(spec, policy, seed, params, state, stop_reason)
 
@@ -131,9 +131,7 @@ def simulate_run(
 def _loop(policy: Policy, world: World, state: RunState, rec: Recorder | None) -> str:
     """Apply the policy's actions until the budget is spent; return why the run ended."""
     stats, budget = state.stats, world.params.budget
-    # A policy may ask for the seed agent's evaluations to be free (the HGM paper evaluates
-    # it on every task before the run): see hgm.search.hgm_paper.
-    uncharged_root = bool(getattr(policy, "root_eval_uncharged", False))
+    uncharged_root = _uncharged_root(policy)
     while state.spent < budget:
         stats.budget_fraction = state.spent / budget
         stats.evals_left = budget - state.spent
@@ -152,6 +150,12 @@ def _loop(policy: Policy, world: World, state: RunState, rec: Recorder | None) -
         state.step += 1
     stats.budget_fraction, stats.evals_left = 1.0, 0
     return "budget spent"
+
+
+def _uncharged_root(policy: Policy) -> bool:
+    """Does the policy ask for the seed agent's evaluations to be free? (The HGM paper
+    evaluates it on every task before the run: see hgm.search.hgm_paper.)"""
+    return bool(getattr(policy, "root_eval_uncharged", False))
 
 
 def _expand(parent: int, world: World, state: RunState, rec: Recorder | None) -> None:
