@@ -23,6 +23,10 @@ from pathlib import Path
 SKILLS_DIR = Path(__file__).resolve().parent.parent / "skills"
 NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 EMBEDDING_TIMEOUT_S = 30.0
+# Texts per embeddings request, and the characters of a text sent (hgm's gateway refuses more
+# than 512 texts or 32,768 characters).
+EMBEDDING_BATCH = 256
+EMBEDDING_MAX_CHARS = 8_000
 # BM25 constants (the usual defaults).
 BM25_K1, BM25_B = 1.5, 0.75
 
@@ -236,9 +240,11 @@ class EmbeddingClient:
     def embed(self, texts: list[str]) -> list[list[float]]:
         if self.unavailable:
             raise EmbeddingUnavailable(self.unavailable)
+        texts = [t[:EMBEDDING_MAX_CHARS] for t in texts]
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if missing:
-            for text, vector in zip(missing, self._post(missing), strict=True):
+        for start in range(0, len(missing), EMBEDDING_BATCH):
+            batch = missing[start : start + EMBEDDING_BATCH]
+            for text, vector in zip(batch, self._post(batch), strict=True):
                 self._cache[text] = vector
         return [self._cache[t] for t in texts]
 

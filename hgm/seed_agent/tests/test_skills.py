@@ -106,6 +106,21 @@ class SkillToolsTest(unittest.TestCase):
         self.assertNotIn("count-lines", result.output)
         self.assertEqual(endpoint.embedding_requests[0]["input"][0], "count lines")
 
+    def test_embeddings_are_asked_in_batches_and_remembered(self):
+        from agent import skill_search
+
+        with FakeEndpoint(
+            [], embeddings=lambda texts: [[float(len(t)), 1.0] for t in texts]
+        ) as endpoint:
+            client = EmbeddingClient(endpoint.url)
+            texts = [f"text {i}" for i in range(skill_search.EMBEDDING_BATCH + 3)]
+            vectors = client.embed(texts)
+            again = client.embed(texts[:2])
+        self.assertEqual(vectors[0], [6.0, 1.0])
+        self.assertEqual(again, vectors[:2])
+        sizes = [len(r["input"]) for r in endpoint.embedding_requests]
+        self.assertEqual(sizes, [skill_search.EMBEDDING_BATCH, 3])
+
     def test_a_gateway_without_embeddings_means_lexical_fallback_and_is_not_asked_again(self):
         no_model = HTTPReply(503, {"error": {"message": "this run has no embedding model"}})
         with FakeEndpoint([], embeddings=no_model) as endpoint:
