@@ -19,13 +19,14 @@ from __future__ import annotations
 import ast
 import hashlib
 import re
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
 import yaml
+
+from hgm.skills.checks import annotation_problem, dunder_all, import_problems, local_modules
 
 NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_NAME = 64
@@ -34,8 +35,6 @@ MAX_DESCRIPTION = 1024
 MAX_FILES = 200
 MAX_BYTES = 2_000_000
 SKIPPED_DIRS = frozenset({"__pycache__"})
-_SCALARS = frozenset({"str", "int", "float", "bool", "None"})
-_DYNAMIC_IMPORTS = frozenset({"import_module", "__import__"})
 
 
 class SkillError(ValueError):
@@ -96,11 +95,13 @@ def read_skill(folder: Path) -> Skill:
     folder = Path(folder)
     problems = skill_problems(folder)
     if problems:
-        raise SkillError(problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise SkillError(problems[0] + more)
     meta, body = _frontmatter(folder)
     name = str(meta["name"]).strip()
     module_file = module_file_name(name)
-    entries, _ = _entry_points(_parse(folder / module_file, f"{name}/{module_file}"), f"{name}/{module_file}")
+    label = f"{name}/{module_file}"
+    entries, _ = _entry_points(_parse(folder / module_file, label), label)
     license_ = meta.get("license")
     return Skill(
         name=name,
@@ -148,8 +149,8 @@ def skill_problems(folder: Path) -> list[str]:
         problems.append(f"{label}/{module_file}: missing (the module is the name with '-' as '_')")
     else:
         try:
-            _, entry_problems = _entry_points(_parse(folder / module_file, f"{label}/{module_file}"), f"{label}/{module_file}")
-            problems += entry_problems
+            module_label = f"{label}/{module_file}"
+            problems += _entry_points(_parse(folder / module_file, module_label), module_label)[1]
         except SkillError as e:
             problems.append(str(e))
     problems += _import_problems(folder)
@@ -225,7 +226,8 @@ def _size_problems(folder: Path) -> list[str]:
         return [f"{folder.name}/{links[0]}: symlinks are not allowed in a skill"]
     total = sum(path.stat().st_size for _, path in files)
     if len(files) > MAX_FILES or total > MAX_BYTES:
-        return [f"{folder.name}: too large ({len(files)} files, {total} bytes; at most {MAX_FILES} files, {MAX_BYTES} bytes)"]
+        return [f"{folder.name}: too large ({len(files)} files, {total} bytes; "
+                f"at most {MAX_FILES} files, {MAX_BYTES} bytes)"]
     return []
 
 
@@ -271,7 +273,8 @@ def _validator_problems(folder: Path) -> list[str]:
     try:
         from skills_ref import validate
     except ImportError:
-        return ["cannot run the Agent Skills validator: skills-ref is not installed (pip install 'hgm[skills]')"]
+        return ["cannot run the Agent Skills validator: skills-ref is not installed "
+                "(pip install 'hgm[skills]')"]
     return [_one_line(p) for p in validate(folder)]
 
 
@@ -291,32 +294,21 @@ def _one_line(text: str) -> str:
 # -- entry points ---------------------------------------------------------------------------
 
 
-def _dunder_all(tree: ast.Module) -> list[str] | None:
-    for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
-        if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets) and node.value is not None:
-            try:
-                value = ast.literal_eval(node.value)
-            except ValueError:
-                return None
-            if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
-                return list(value)
-            return None
-    return None
-
-
 def _entry_points(tree: ast.Module, label: str) -> tuple[list[EntryPoint], list[str]]:
     """The entry points named by ``__all__``, and every problem with them."""
-    names = _dunder_all(tree)
+    names = dunder_all(tree)
     if not names:
-        return [], [f"{label}: needs __all__ = [...] listing at least one entry point (string literals)"]
+        return [], [f"{label}: needs __all__ = [...] listing at least one entry point "
+                    "(string literals)"]
     functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
     entries: list[EntryPoint] = []
     problems: list[str] = []
     for name in names:
         func = functions.get(name)
         if func is None:
-            problems.append(f"{label}: __all__ names {name!r}, which is not a top-level function (def)")
+            problems.append(
+                f"{label}: __all__ names {name!r}, which is not a top-level function (def)"
+            )
             continue
         entry, entry_problems = _entry_point(func, f"{label}: {name}")
         problems += entry_problems
@@ -332,10 +324,12 @@ def _entry_point(func: ast.FunctionDef, label: str) -> tuple[EntryPoint | None, 
         problems.append(f"{label}: needs a docstring")
     args = func.args
     if args.vararg or args.kwarg or args.posonlyargs:
-        problems.append(f"{label}: *args, **kwargs and positional-only parameters cannot be called with JSON arguments")
+        problems.append(f"{label}: *args, **kwargs and positional-only parameters cannot be "
+                        "called with JSON arguments")
     positional = args.args
-    defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
-    pairs = list(zip(positional, defaults, strict=True)) + list(zip(args.kwonlyargs, args.kw_defaults, strict=True))
+    missing: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
+    pairs = list(zip(positional, missing + list(args.defaults), strict=True))
+    pairs += list(zip(args.kwonlyargs, args.kw_defaults, strict=True))
     params: list[Param] = []
     for arg, default in pairs:
         if arg.annotation is None:
@@ -362,96 +356,27 @@ def _entry_point(func: ast.FunctionDef, label: str) -> tuple[EntryPoint | None, 
     return EntryPoint(func.name, doc, tuple(params), ast.unparse(func.returns)), []
 
 
-def annotation_problem(node: ast.expr) -> str | None:
-    """Why an annotation is not JSON-friendly, or None: str, int, float, bool, None, list[X],
-    dict[str, X], X | None (or Optional[X]), Literal[...] of scalars, nested freely."""
-    bad = f"unsupported type {ast.unparse(node)} (use str, int, float, bool, None, list[X], dict[str, X], X | None or Literal[...])"
-    if isinstance(node, ast.Constant) and node.value is None:
-        return None
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        try:
-            return annotation_problem(ast.parse(node.value, mode="eval").body)
-        except SyntaxError:
-            return bad
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-        return annotation_problem(node.left) or annotation_problem(node.right)
-    head = _annotation_name(node.value if isinstance(node, ast.Subscript) else node)
-    if not isinstance(node, ast.Subscript):
-        return None if head in _SCALARS else bad
-    args = list(node.slice.elts) if isinstance(node.slice, ast.Tuple) else [node.slice]
-    if head in ("list", "List") and len(args) == 1:
-        return annotation_problem(args[0])
-    if head in ("dict", "Dict") and len(args) == 2:
-        if _annotation_name(args[0]) != "str":
-            return f"dict keys must be str in JSON, not {ast.unparse(args[0])}"
-        return annotation_problem(args[1])
-    if head == "Optional" and len(args) == 1:
-        return annotation_problem(args[0])
-    if head == "Literal":
-        ok = all(isinstance(a, ast.Constant) and isinstance(a.value, str | int | float | bool | None) for a in args)
-        return None if ok else f"Literal values must be str, int, float, bool or None in {ast.unparse(node)}"
-    return bad
-
-
-def _annotation_name(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):  # typing.Optional, t.Literal
-        return node.attr
-    if isinstance(node, ast.Constant) and node.value is None:
-        return "None"
-    return None
-
-
 # -- imports and tests ----------------------------------------------------------------------
 
 
-def _local_modules(folder: Path) -> set[str]:
-    """Names the skill may import besides the standard library: its own top-level modules and
-    packages (the folder is on sys.path when it runs)."""
-    names = {p.stem for p in folder.glob("*.py")}
-    names |= {p.name for p in folder.iterdir() if p.is_dir() and (p / "__init__.py").is_file()}
-    return names
-
-
 def _import_problems(folder: Path) -> list[str]:
-    allowed = set(sys.stdlib_module_names) | _local_modules(folder)
+    trees: list[tuple[str, ast.Module]] = []
     problems: list[str] = []
     for rel, path in sorted(_files(folder)):
-        if not rel.endswith(".py"):
-            continue
-        label = f"{folder.name}/{rel}"
-        try:
-            tree = _parse(path, label)
-        except SkillError as e:
-            problems.append(str(e))
-            continue
-        for line, module in _imports(tree):
-            if module.split(".")[0] not in allowed:
-                problems.append(f"{label} line {line}: imports {module!r}, which is not in the standard library (skills are stdlib only)")
-    return problems
-
-
-def _imports(tree: ast.Module) -> Iterator[tuple[int, str]]:
-    """(line, absolute module name) of every import, and of importlib.import_module /
-    __import__ calls with a literal name; relative imports are the skill's own."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                yield node.lineno, alias.name
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            yield node.lineno, node.module
-        elif isinstance(node, ast.Call) and _annotation_name(node.func) in _DYNAMIC_IMPORTS and node.args:
-            first = node.args[0]
-            if isinstance(first, ast.Constant) and isinstance(first.value, str) and not first.value.startswith("."):
-                yield node.lineno, first.value
+        if rel.endswith(".py"):
+            try:
+                trees.append((f"{folder.name}/{rel}", _parse(path, f"{folder.name}/{rel}")))
+            except SkillError as e:
+                problems.append(str(e))
+    return problems + import_problems(trees, local_modules(folder))
 
 
 def _tests_problems(folder: Path) -> list[str]:
     tests = folder / "tests"
     problems: list[str] = []
     if not (tests / "__init__.py").is_file():
-        problems.append(f"{folder.name}/tests/__init__.py: missing (tests run with python3 -m unittest discover -s tests -t .)")
+        problems.append(f"{folder.name}/tests/__init__.py: missing (tests run with "
+                        "python3 -m unittest discover -s tests -t .)")
     if not any(tests.glob("test_*.py")):
         problems.append(f"{folder.name}/tests: needs at least one test_*.py (unittest)")
     return problems

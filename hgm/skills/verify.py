@@ -28,7 +28,12 @@ ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "PYTHONHASHSEED"
 MAX_LOG = 20_000
 # unittest's exit status when it found no tests (Python 3.12+; 3.11 says "Ran 0 tests" and OK).
 NO_TESTS_EXIT = 5
-_OS_ERROR = re.compile(r"(PermissionError|FileNotFoundError|NotADirectoryError|IsADirectoryError|OSError): \[Errno \d+\] [^\n']*'(/[^'\n]*)'")
+_OS_ERROR = re.compile(
+    r"(PermissionError|FileNotFoundError|NotADirectoryError|IsADirectoryError|OSError): "
+    r"\[Errno \d+\] [^\n']*'(/[^'\n]*)'"
+)
+_FAILED_TEST = re.compile(r"^(?:FAIL|ERROR): (\S+)(?: \(([^)\s]+)\))?", re.MULTILINE)
+_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit)\b.*)$", re.MULTILINE)
 _PRIVATE_ROOTS = ("/tmp", "/hgm/home")
 
 
@@ -87,9 +92,11 @@ def _run(name: str, sandbox: Sandbox, spec: RunSpec, scratch: Path) -> SkillVerd
         return SkillVerdict(False, f"{name}: tests broke a sandbox limit: {result.limit}", log)
     ran = re.findall(r"^Ran (\d+) tests?", result.stderr, flags=re.MULTILINE)
     if result.exit_code == NO_TESTS_EXIT or (result.exit_code == 0 and ran in ([], ["0"])):
-        return SkillVerdict(False, f"{name}: no tests ran (tests/test_*.py must hold unittest test cases)", log)
+        reason = f"{name}: no tests ran (tests/test_*.py must hold unittest test cases)"
+        return SkillVerdict(False, reason, log)
     if result.exit_code != 0:
-        return SkillVerdict(False, f"{name}: {_failure(result.stderr + result.stdout, result.exit_code)}", log)
+        reason = _failure(result.stderr + result.stdout, result.exit_code)
+        return SkillVerdict(False, f"{name}: {reason}", log)
     return SkillVerdict(True, None, log)
 
 
@@ -99,7 +106,7 @@ def _failure(output: str, exit_code: int | None) -> str:
     if outside:
         return f"tests failed: the skill tried to reach {outside}, outside its sandbox"
     last = next((line.strip() for line in reversed(output.splitlines()) if line.strip()), "")
-    failed = [long or short for short, long in re.findall(r"^(?:FAIL|ERROR): (\S+)(?: \(([^)\s]+)\))?", output, flags=re.MULTILINE)]
+    failed = [long or short for short, long in _FAILED_TEST.findall(output)]
     which = f" in {', '.join(failed[:3])}" + (" ..." if len(failed) > 3 else "") if failed else ""
     cause = _last_exception(output)
     summary = last[:200] if last else f"exit code {exit_code}, no output"
@@ -125,7 +132,7 @@ def _under(path: str, roots: tuple[str, ...]) -> bool:
 
 def _last_exception(output: str) -> str | None:
     """The last ``SomeError: message`` line of a traceback in the output."""
-    lines = re.findall(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit)\b.*)$", output, flags=re.MULTILINE)
+    lines = _EXCEPTION_LINE.findall(output)
     return lines[-1][:200] if lines else None
 
 
