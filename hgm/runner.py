@@ -210,6 +210,21 @@ def _start_model_server(run, backend, stack: ExitStack, console: Console) -> Non
         raise PreflightError(str(e)) from None
 
 
+def _run_embedder(run, spec: str, model: str, stack: ExitStack, console: Console):
+    """The embedder the gateway serves, cached in the run folder. With a scripted chat model,
+    ``default`` means the scripted embedder, so offline demos and tests load no model."""
+    from hgm.skills.embed import UnavailableEmbedder, open_run_embedder, run_spec
+
+    embedder = open_run_embedder(run_spec(spec, model), run.path)
+    if isinstance(embedder, UnavailableEmbedder):
+        console.print(f"[yellow]warning:[/] no embeddings ({embedder.reason}); agents rank skills "
+                      "lexically", highlight=False)
+    close = getattr(embedder, "close", None)
+    if close is not None:
+        stack.callback(close)
+    return embedder
+
+
 def reap_sweep() -> None:
     """Remove scratch folders that killed drivers left; never fails the run."""
     try:
@@ -240,6 +255,7 @@ def _search(run, config: RunConfig, parts: Parts, stack: ExitStack, console: Con
             idle_timeout_s=config.gateway_idle_timeout_s,
             max_recorded_bytes=config.gateway_max_recorded_bytes, max_tokens=config.gateway_max_tokens,
         ),
+        embedder=_run_embedder(run, config.embedding_model, parts.model, stack, console),
     )
     stack.enter_context(gateway)
     _start_model_server(run, parts.backend, stack, console)
