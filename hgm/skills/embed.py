@@ -115,6 +115,14 @@ def open_run_embedder(spec: str, run_path: Path) -> Embedder | None:
     return None if embedder is None else CachedEmbedder(embedder, Path(run_path) / "embeddings.db")
 
 
+def run_spec(embedding_model: str, chat_model: str) -> str:
+    """The spec a run actually uses: with a scripted chat model, ``default`` means
+    ``scripted``, so offline demos and tests load no model."""
+    if embedding_model == "default" and chat_model.startswith("scripted:"):
+        return "scripted"
+    return embedding_model
+
+
 def normalise(vectors: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (zero rows stay zero), as float32."""
     vectors = np.asarray(vectors, dtype=np.float32)
