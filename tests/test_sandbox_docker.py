@@ -507,3 +507,38 @@ def test_toolchains_image_compiles_and_runs_every_language(tmp_path):
         sandbox.close()
     assert result.error is None and result.exit_code == 0, result.stderr
     assert result.stdout.splitlines() == ["c++ ok", "go ok", "rust ok", "java ok", "node ok"]
+
+
+def _shared(tmp_path: Path, name: str, files: dict[str, str]) -> Mount:
+    folder = tmp_path / name
+    folder.mkdir()
+    for rel, text in files.items():
+        (folder / rel).write_text(text)
+    return Mount(folder, "/shared", shared=True)
+
+
+def test_shared_content_is_put_into_containers_started_ahead(engine, tmp_path):
+    label = f"test-{uuid.uuid4().hex[:8]}"
+    sandbox = get_sandbox(f"docker?run={label}&prestart=1")
+    try:
+        first = run(sandbox, tmp_path, "cat /shared/a", _shared(tmp_path, "s1", {"a": "one"}))
+        assert first.stdout == "one"
+        give_up, found = time.monotonic() + 30, None
+        while found is None and time.monotonic() < give_up:
+            left = labelled(engine, "hgm.run", label)
+            for container in left if len(left) == 1 else ():  # the used one goes in the background
+                with contextlib.suppress(Exception):
+                    stream, _ = container.get_archive("/shared/a")  # before any run has it
+                    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+                        found = tar.extractfile("a").read()
+            time.sleep(0.05)
+        assert found == b"one"
+    finally:
+        sandbox.close()
+
+
+def test_a_run_sees_exactly_its_own_shared_content_read_only(box, tmp_path):
+    script = "ls /shared | tr '\\n' ' '; cat /shared/a; touch /shared/a 2>/dev/null && echo WROTE"
+    contents = [{"a": "one", "b": "x"}, {"a": "two"}, {"a": "two"}, {"a": "one", "b": "x"}]
+    seen = [run(box, tmp_path, script, _shared(tmp_path, f"s{i}", files)).stdout for i, files in enumerate(contents)]
+    assert seen == ["a b one", "a two", "a two", "a b one"]

@@ -228,7 +228,7 @@ def judge_hidden_tests(
         verdict_dir.mkdir()
         shutil.copyfile(RUNNER, runner_dir / "runner.py")
         mounts += [
-            Mount(runner_dir, "/hgm_verdict", writable=False, env="HGM_VERDICT"),
+            Mount(runner_dir, "/hgm_verdict", writable=False, env="HGM_VERDICT", shared=True),
             Mount(verdict_dir, "/hgm_verdict_out", writable=True, env="HGM_VERDICT_OUT"),
         ]
         env = {"HGM_VERDICT_NONCE": nonce}

@@ -127,6 +127,9 @@ class Mount:
     target: str
     writable: bool = False
     env: str | None = None
+    shared: bool = False
+    """Read-only content that many runs share, such as hgm's verdict runner: a backend may
+    copy it into a sandbox started ahead of the run (never one that ran anything before)."""
 
 
 @dataclass(frozen=True)

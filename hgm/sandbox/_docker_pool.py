@@ -3,8 +3,11 @@
 Starting a container is most of a trivial run's cost (~200 ms). Runs come in a few shapes
 (the agent run, the hidden tests: same mount targets, limits and network each time), so after
 a run takes a container of a shape, another of that shape is started in the background for
-the next one. Each container still serves exactly one run; idle ones are removed on close,
-and the oldest is dropped when more than ``max_idle`` wait.
+the next one. A run's ``preload`` (shared read-only content: target, digest, tar bytes) is
+copied into a container as it is started, and is part of the shape: a run only ever gets a
+container holding exactly its own shared content. Each container still serves exactly one
+run; idle ones are removed on close, and the oldest is dropped when more than ``max_idle``
+wait.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from hgm.sandbox import RunSpec
 log = logging.getLogger(__name__)
 
 Slot = TypeVar("Slot")
+Preload = tuple[tuple[str, str, bytes], ...]
+"""Shared read-only content put into a container when it starts: (target, digest, tar)."""
 
 
 def shape(spec: RunSpec) -> Hashable:
@@ -43,11 +48,12 @@ class _Start:
 
 
 class Pool(Generic[Slot]):
-    """Started containers by shape; ``start(spec)`` makes one, ``remove(slot)`` disposes of one."""
+    """Started containers by shape; ``start(spec, preload)`` makes one, ``remove(slot)``
+    disposes of one."""
 
     def __init__(
         self,
-        start: Callable[[RunSpec], Slot],
+        start: Callable[[RunSpec, Preload], Slot],
         remove: Callable[[Slot], None],
         *,
         ahead: int,
@@ -65,9 +71,10 @@ class Pool(Generic[Slot]):
         self._starter = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hgm-docker-start")
         self._remover = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hgm-docker-rm")
 
-    def take(self, spec: RunSpec) -> Slot:
-        """A started container for ``spec``: a waiting one, one being started, or a new one."""
-        key = shape(spec)
+    def take(self, spec: RunSpec, preload: Preload = ()) -> Slot:
+        """A started container for ``spec`` holding ``preload``: a waiting one, one being
+        started, or a new one."""
+        key = (shape(spec), tuple((target, digest) for target, digest, _ in preload))
         slot, claimed = None, None
         with self._lock:
             waiting, pending = self._idle.get(key), self._pending.setdefault(key, [])
@@ -81,10 +88,10 @@ class Pool(Generic[Slot]):
             for _ in range(want if not self._closed else 0):
                 ahead = _Start()
                 pending.append(ahead)
-                ahead.future = self._starter.submit(self._prepare, key, spec, ahead)
+                ahead.future = self._starter.submit(self._prepare, key, spec, preload, ahead)
         if slot is None and claimed is not None:
             slot = claimed.future.result()  # None if that start failed
-        return slot if slot is not None else self._start(spec)
+        return slot if slot is not None else self._start(spec, preload)
 
     def discard(self, slot: Slot) -> None:
         """Remove a used container, in the background."""
@@ -111,10 +118,10 @@ class Pool(Generic[Slot]):
         self._remover.shutdown(wait=True)
         self.flush()
 
-    def _prepare(self, key: Hashable, spec: RunSpec, ahead: _Start) -> Slot | None:
+    def _prepare(self, key: Hashable, spec: RunSpec, preload: Preload, ahead: _Start) -> Slot | None:
         """Start a container; hand it to the run that claimed it, else keep it idle."""
         try:
-            slot = self._start(spec)
+            slot = self._start(spec, preload)
         except Exception as exc:  # the run that needs it will start its own and report
             log.debug("could not start a container ahead: %s", exc)
             slot = None

@@ -66,6 +66,8 @@ class _Slot:
     exec_id: str
     sock: Any
     """The exec's hijacked stream (the SDK's ``socket.SocketIO``)."""
+    preloaded: frozenset[str] = frozenset()
+    """Read-only mount targets whose content was put in when the container started."""
 
 
 class DockerSandbox:
@@ -169,7 +171,8 @@ class DockerSandbox:
                         )
                 writable = [(Path(m.host), m.target.lstrip("/")) for m in spec.mounts if m.writable]
                 packed[""] = _docker_files.pack(writable, uid=UID, writable=True)
-            done = self._run_packed(spec, packed, Path(out_dir), phases)
+                preload = _docker_files.preload(spec, packed)
+            done = self._run_packed(spec, packed, Path(out_dir), phases, preload)
             return dataclasses.replace(done, phases=phases.rounded())
         except OSError as exc:
             return failed(f"could not read the mounts: {exc}")
@@ -240,13 +243,14 @@ class DockerSandbox:
     # --- one run ---------------------------------------------------------------------------
 
     def _run_packed(
-        self, spec: RunSpec, packed: dict[str, _docker_files.Packed], out_dir: Path, phases: Phases
+        self, spec: RunSpec, packed: dict[str, _docker_files.Packed], out_dir: Path, phases: Phases,
+        preload: _docker_pool.Preload,
     ) -> RunResult:
         start = time.monotonic()
         try:
             with phases("start"):
-                slot = self._pool.take(spec)
-        except self._errors as exc:
+                slot = self._pool.take(spec, preload)
+        except (SandboxError, *self._errors) as exc:
             return failed(f"could not start a container: {exc}")
         try:
             return self._run_in(slot, spec, packed, out_dir, start, phases)
@@ -268,6 +272,8 @@ class DockerSandbox:
             with phases("copy_in"):
                 for target, item in packed.items():
                     # The writable mounts ("") go to the launcher; an empty folder needs nothing.
+                    if target in slot.preloaded:
+                        continue
                     if target and item.entries > 1 and not api.put_archive(cid, target, item.file):
                         return failed(f"could not copy {target} into the container")
         except self._errors as exc:
@@ -364,18 +370,22 @@ class DockerSandbox:
         finally:
             raw.settimeout(None)
 
-    def _start(self, spec: RunSpec) -> _Slot:
-        """Create and start a container for runs shaped like ``spec``, and its launcher."""
+    def _start(self, spec: RunSpec, preload: _docker_pool.Preload = ()) -> _Slot:
+        """Create and start a container for runs shaped like ``spec``, and its launcher; put
+        the shared read-only content of ``preload`` in."""
         cid = self._create(spec)
         try:
             self._api.start(cid)
             argv = ["python3", "-I", "-S", "-c", LAUNCHER]
             exec_id = self._api.exec_create(cid, argv, stdin=True)["Id"]
             sock = self._api.exec_start(exec_id, socket=True)
+            for target, _, data in preload:
+                if not self._api.put_archive(cid, target, data):
+                    raise SandboxError(f"could not copy {target} into the container")
         except BaseException:
             self._remove_container(cid)
             raise
-        return _Slot(cid, exec_id, sock)
+        return _Slot(cid, exec_id, sock, frozenset(target for target, _, _ in preload))
 
     def _create(self, spec: RunSpec) -> str:
         settings = _docker_config.Settings(
