@@ -67,6 +67,7 @@ def test_node_panel_has_results_calls_children_and_intervals(client):
     assert {e["task"] for e in node["evaluations"]} == {HOSTILE_TASK, "plain-task"}
     assert node["llm_calls_total"]["count"] == 1 and node["llm_calls_total"]["prompt_tokens"] == 10
     assert [f["problem_statement"] for f in node["failed_expansions"]] == ["failed " + HOSTILE]
+    assert [sk["description"] for sk in node["skills"]] == ["skill description " + HOSTILE]
     lo, hi = node["own"]["interval95"]
     assert lo <= node["own"]["mean"] <= hi and node["own"]["evals"] == 2
     root = client.get("/api/node", params={"run": "hostile", "node": 0}).json()

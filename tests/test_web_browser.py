@@ -145,7 +145,9 @@ def test_clicking_a_node_shows_its_diff_results_and_a_trajectory(watched, server
     page.click('svg.tree [data-node="1"]')
     page.wait_for_selector("#panel h2[data-node='1']")
     page.wait_for_selector("#panel .diff .d-add")
-    assert "VIEW_MAX_LINES" in page.inner_text("#panel .diff")
+    added = [line for line in _hgm("diff", root / "a", 1).stdout.splitlines() if line.startswith("+ ") or
+             (line.startswith("+") and not line.startswith("+++"))]
+    assert added and added[0] in page.inner_text("#panel .diff")
     assert page.locator("#panel table.results tbody tr").count() == len(results)
     page.wait_for_selector("#panel ol.trajectory li")
     assert page.locator("#panel ol.trajectory li").count() > 1
@@ -182,11 +184,15 @@ def test_hostile_run_text_shows_as_text_and_runs_nothing(watched, server):
     page.wait_for_selector("#panel .evaluation h4")
     page.wait_for_selector("#panel ol.trajectory li")
     text = page.inner_text("#panel")
-    for shown in ("proposal " + HOSTILE, HOSTILE_TASK, "test log " + HOSTILE, "failed " + HOSTILE):
+    for shown in ("proposal " + HOSTILE, HOSTILE_TASK, "test log " + HOSTILE, "failed " + HOSTILE,
+                  "skill description " + HOSTILE):
         assert shown in text
     page.click('svg.tree [data-node="2"]')
     page.wait_for_selector("#panel h2[data-node='2']")
     assert "self-check failed: " + HOSTILE in page.inner_text("#panel")
+    page.click("#nav a:text('Skills')")
+    page.wait_for_selector("table.skills tbody tr")
+    assert "skill description " + HOSTILE in page.inner_text("table.skills")
     _assert_nothing_ran(watched)
 
 

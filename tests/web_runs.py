@@ -4,6 +4,7 @@ archive's own writer (Run.create, add_node, record_evaluation, ...)."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 from hgm.archive import Run
@@ -42,6 +43,12 @@ def make_hostile_run(path: Path, seed_dir: Path) -> Path:
             run.record_evaluation(node, 0, Outcome.FAIL, trajectory=json.dumps(trajectory),
                                   test_log="test log " + HOSTILE, reason="hidden tests failed " + IMG)
             run.record_evaluation(node, 1, Outcome.PASS, trajectory="not json " + HOSTILE, test_log=ENTITY)
+        # The skill index's writer (hgm.skills) is not in yet: the row goes in with plain SQL.
+        with sqlite3.connect(path / "hgm.db") as db:
+            db.execute("INSERT INTO skills (node, name, content_hash, description, path, created_at)"
+                       " VALUES (?, ?, ?, ?, ?, ?)",
+                       (child.id, "skill<script>", "0" * 64, "skill description " + HOSTILE,
+                        "skills/<img src=x onerror=alert(4)>/SKILL.md", 0.0))
         run.log_llm_call(node=child.id, scope_kind="evaluation", scope_id="evaluation-x", model=SCRIPT,
                          request={"messages": [{"role": "user", "content": HOSTILE}]},
                          response={"choices": [{"message": {"content": HOSTILE}}]},
