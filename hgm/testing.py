@@ -52,7 +52,7 @@ TESTING_RULE = "Before you call finish, run the tests the workspace has and read
 # What the demo looks for in the agent's skills on a task with tests, and how many of the hits
 # it reads to find an entry point it can call: one whose required parameters it can all fill,
 # a folder with the workspace (".") and a command with the workspace's test command.
-SKILL_QUERY = "run the workspace's unit tests and summarise the failures"
+SKILL_QUERY = "run the tests and summarise which ones fail"
 SKILL_READS = 3
 TEST_COMMAND = "python3 -m unittest discover -s tests -q"
 FOLDER_PARAMS = frozenset(
