@@ -20,15 +20,34 @@
     return h("details", {}, h("summary", {}, lines.slice(0, 2).join(" ").slice(0, 100) + " … (" + lines.length + " lines)"), pre);
   }
 
+  // Light syntax highlighting of code lines (Python and C-like): comments, strings, keywords
+  // and numbers become spans; each token is a text node like everything else.
+  const TOKEN = /(#.*$|\/\/.*$)|("(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?)|\b(def|class|return|if|elif|else|for|while|import|from|as|with|try|except|finally|raise|pass|None|True|False|and|or|not|in|is|lambda|yield|async|await|function|const|let|var|new|break|continue|self)\b|\b(\d[\d_.]*)\b/g;
+  const TOKEN_CLASS = ["", "t-comment", "t-string", "t-keyword", "t-number"];
+
+  function codeSpans(code) {
+    const out = [];
+    let last = 0;
+    for (const m of code.matchAll(TOKEN)) {
+      if (m.index > last) out.push(code.slice(last, m.index));
+      const kind = [1, 2, 3, 4].find((g) => m[g] !== undefined);
+      out.push(h("span", { className: TOKEN_CLASS[kind] }, m[0]));
+      last = m.index + m[0].length;
+    }
+    if (last < code.length) out.push(code.slice(last));
+    return out;
+  }
+
   function diffView(text) {
     const pre = h("pre", { className: "diff" });
     for (const line of String(text).split("\n")) {
-      let cls = "";
-      if (line.startsWith("+++") || line.startsWith("---") || line.startsWith("diff ")) cls = "d-file";
-      else if (line.startsWith("@@")) cls = "d-hunk";
+      let cls = "", code = true;
+      if (line.startsWith("+++") || line.startsWith("---") || line.startsWith("diff ") || line.startsWith("index ")) { cls = "d-file"; code = false; }
+      else if (line.startsWith("@@")) { cls = "d-hunk"; code = false; }
       else if (line.startsWith("+")) cls = "d-add";
       else if (line.startsWith("-")) cls = "d-del";
-      pre.appendChild(h("span", { className: cls }, line + "\n"));
+      const body = code ? [line.slice(0, 1), ...codeSpans(line.slice(1))] : [line];
+      pre.appendChild(h("span", { className: cls }, ...body, "\n"));
     }
     return text ? pre : h("p", { className: "muted" }, "no change");
   }
