@@ -53,7 +53,7 @@ def agent_with_a_skill(root: Path) -> Path:
     return agent
 
 
-def run_seed_agent(tmp: Path, replies: list[dict]) -> bytes:
+def run_seed_agent(tmp: Path, replies: list[dict], embedder=None) -> bytes:
     """Run a copy of the seed agent (with one skill) through the real gateway; its trajectory."""
     agent = agent_with_a_skill(tmp)
     workspace = tmp / "workspace"
@@ -67,7 +67,7 @@ def run_seed_agent(tmp: Path, replies: list[dict]) -> bytes:
 
     sockdir = Path(tempfile.mkdtemp(prefix="hgm-gw-"))
     gateway = Gateway(CallableModel(reply, "script"), socket_path=sockdir / "gw.sock",
-                      recorder=lambda call: None, tcp_port=0)  # fmt: skip
+                      recorder=lambda call: None, tcp_port=0, embedder=embedder)  # fmt: skip
     try:
         with gateway:
             token = gateway.issue_token(Scope(kind="evaluation", task="t"))
@@ -103,6 +103,19 @@ def test_a_real_run_that_searches_reads_and_runs_a_skill(tmp_path):
     assert skill_usage(trajectory) == SkillUsage(
         searched=("count lines of a file",), read=("count-lines",), ran=("count-lines",)
     )
+
+
+def test_search_ranks_by_the_gateways_embeddings_or_says_why_not(tmp_path):
+    from hgm.skills.embed import resolve_embedder
+
+    replies = [call("search_skills", query="count the lines of a file"), call("finish", summary="ok")]
+    with_model = run_seed_agent(tmp_path / "a", replies, embedder=resolve_embedder("scripted"))
+    without = run_seed_agent(tmp_path / "b", replies)
+    found = json.loads(with_model)["tool_calls"][0]["output"].splitlines()
+    assert found[0] == "ranking: embedding (cosine similarity)" and found[1].startswith("1. count-lines")
+    found = json.loads(without)["tool_calls"][0]["output"].splitlines()
+    assert found[0].startswith("ranking: lexical fallback: the gateway answered HTTP 503")
+    assert found[1].startswith("1. count-lines")
 
 
 def test_a_real_run_whose_bash_runs_skill_code_counts_it_as_ran(tmp_path):
