@@ -103,13 +103,16 @@ def serve(
     sandbox: SandboxOpt = "auto",
     timeout: Annotated[float, typer.Option(min=1, help="Seconds one skill call may run.")] = 60.0,
     workspace: Annotated[Path | None, typer.Option(help="A folder the skills see read-only at /workspace (their working directory).")] = None,
+    embedding_model: Annotated[str | None, typer.Option(help="search_skills' ranking: default, st:PATH, litellm:MODEL, scripted or none (BM25); default: the run's embedding_model.")] = None,
 ) -> None:
     """Serve a node's skills over MCP: each entry point a tool, each SKILL.md a resource, plus search_skills."""
+    from hgm.archive.run import read_config
     from hgm.cli import _fail
     from hgm.sandbox import SandboxError, get_sandbox
     from hgm.skills.export.mcp_server import ServeOptions, build_server
     from hgm.skills.export.mcp_server import serve as run_server
     from hgm.skills.export.sandboxed import CallLimits
+    from hgm.skills.export.search import search_embedder
     from hgm.skills.export.source import NoSkills
     from hgm.skills.schema import SchemaError
 
@@ -118,13 +121,14 @@ def serve(
     try:
         with _checked_out(run_dir, node, best, min_evals) as found:
             try:
+                embedder = search_embedder(embedding_model, read_config(run_dir))
                 box = get_sandbox(sandbox)
             except ValueError as e:
                 raise _fail(str(e), 2) from None
             except SandboxError as e:
                 raise _fail(str(e)) from None
+            options = ServeOptions(CallLimits(time_limit_s=timeout), workspace.resolve() if workspace else None, embedder)
             try:
-                options = ServeOptions(CallLimits(time_limit_s=timeout), workspace.resolve() if workspace else None)
                 run_server(build_server(found.skills, box, options), transport.value, host=host, port=port)
             finally:
                 box.close()
