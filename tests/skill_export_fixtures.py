@@ -190,7 +190,7 @@ def make_run(tmp_path: Path, *, skills: bool = True, extra: tuple[str, ...] = ()
     else:
         (child / "agent.py").write_text("print('a better agent')\n", encoding="utf-8")
     path = tmp_path / "run"
-    with Run.create(path, seed, config={"final_min_evals": 2}, task_ids=["t0", "t1"]) as run:
+    with Run.create(path, seed, config={"final_min_evals": 2, "embedding_model": "scripted"}, task_ids=["t0", "t1"]) as run:
         node = run.add_node(0, child, kind=NodeKind.SKILL if skills else NodeKind.EDIT, proposal="add a skill")
         run.record_evaluation(0, 0, Outcome.FAIL)
         run.record_evaluation(0, 1, Outcome.FAIL)

@@ -70,6 +70,19 @@ def test_skill_code_cannot_see_the_host_files(tmp_path, sandbox):
     assert call_skill(sandbox, skill, "path_exists", {"path": os.environ["HOME"] + "/.bashrc"}).result is False
 
 
+def test_search_ranks_lexically_without_an_embedding_model(tmp_path):
+    from hgm.skills.export.search import SkillSearch, search_embedder
+
+    skills, _ = find_skills(agent_tree(tmp_path / "agent", ("word-stats", "shape-tools")))
+    assert search_embedder("none", {}) is None and search_embedder(None, {"embedding_model": "none"}) is None
+    search = SkillSearch(skills, None)
+    hits = search.search("scale the points", 5)
+    assert search.mode == "lexical" and hits[0].name == "shape-tools"
+    assert hits[0].tools == ("shape-tools__scale", "shape-tools__label", "shape-tools__describe")
+    with pytest.raises(ValueError, match="unknown embedding model"):
+        search_embedder("nonsense", {})
+
+
 # -- the server over stdio and HTTP -------------------------------------------------------------
 async def _exercise(client) -> dict:
     import mcp_types as types
@@ -110,7 +123,9 @@ def _check(seen: dict) -> None:
     assert seen["bad"][0] is True and "invalid arguments" in seen["bad"][1]
     if get_sandbox("local").isolated:
         assert seen["probe"] is False  # the server's own files are not visible to skill code
-    assert seen["found"][0]["name"] == "word-stats" and "word-stats__top_words" in seen["found"][0]["tools"]
+    assert seen["found"]["mode"] == "embedding"  # the run's embedding model (scripted here)
+    assert seen["found"]["skills"][0]["name"] == "word-stats"
+    assert "word-stats__top_words" in seen["found"]["skills"][0]["tools"]
     assert seen["unknown"] == (True, "unknown tool 'no-such__tool'")
 
 

@@ -9,7 +9,8 @@ functions of this process:
   the server's process; the result comes back as JSON text and as structured content
   ``{"result": ...}``;
 - every SKILL.md is a resource ``skill://<name>/SKILL.md`` (text/markdown);
-- ``search_skills(query, k)`` ranks the skills for a query (see :class:`SkillSearch`).
+- ``search_skills(query, k)`` ranks the skills for a query like ``hgm skills search`` does
+  (:class:`~hgm.skills.export.search.SkillSearch`) and says how (``mode``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hgm.sandbox import Sandbox
+from hgm.skills.embed import Embedder
 from hgm.skills.export import ToolSpec, tool_specs
 from hgm.skills.export.sandboxed import CallLimits, CallResult, call_skill
 from hgm.skills.export.search import SkillSearch
@@ -44,6 +46,8 @@ class ServeOptions:
 
     limits: CallLimits = CallLimits()
     workspace: Path | None = None
+    embedder: Embedder | None = None
+    """Ranks search_skills by embedding cosine; None: BM25."""
 
 
 class SkillHandlers:
@@ -53,7 +57,7 @@ class SkillHandlers:
         self.specs = {s.name: s for s in tool_specs(skills)}
         self.schemas = {name: input_schema(s.skill, s.entry) for name, s in self.specs.items()}
         self.by_uri = {f"skill://{s.name}/SKILL.md": s for s in skills}
-        self.search = SkillSearch(skills)
+        self.search = SkillSearch(skills, options.embedder)
         self.sandbox, self.options = sandbox, options
 
     async def list_tools(self, ctx, params):
@@ -76,10 +80,16 @@ class SkillHandlers:
         except jsonschema.ValidationError as e:
             return _error(f"invalid arguments for {params.name}: {e.message}")
         if spec is None:
-            hits = self.search.search(arguments["query"], int(arguments.get("k", 5)))
-            return _ok([{"name": h.name, "description": h.description, "score": h.score, "tools": h.tools} for h in hits])
+            return _ok(await anyio.to_thread.run_sync(self._search, arguments["query"], int(arguments.get("k", 5))))
         answer = await anyio.to_thread.run_sync(self._run, spec, arguments)
         return _ok(answer.result) if answer.ok else _error(answer.error or "the call failed")
+
+    def _search(self, query: str, k: int) -> dict:
+        hits = self.search.search(query, k)
+        return {
+            "mode": self.search.mode,  # "lexical" when there is no embedding model, or it failed
+            "skills": [{"name": h.name, "description": h.description, "score": h.score, "tools": list(h.tools)} for h in hits],
+        }
 
     def _run(self, spec: ToolSpec, arguments: dict) -> CallResult:
         return call_skill(self.sandbox, spec.skill, spec.entry.name, arguments,

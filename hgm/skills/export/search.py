@@ -1,21 +1,22 @@
 """``search_skills`` of the MCP server: rank a node's skills for a query.
 
-Lexical: BM25 over the text the run's retrieval indexes (:func:`hgm.skills.format.search_text`:
-name, description, entry-point signatures and docstrings).
+The same retrieval as ``hgm skills search`` and the agents (:class:`hgm.skills.retrieval.
+SkillCatalog` over :func:`hgm.skills.format.search_text`): embedding cosine when an embedder is
+given and works, else BM25. The catalogue is built on the first search, so a server starts
+without loading a model.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections import Counter
-from collections.abc import Sequence
+import logging
+import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from hgm.skills.embed import Embedder
 from hgm.skills.export import tool_specs
 from hgm.skills.format import Skill, search_text
-
-_WORD = re.compile(r"[a-z0-9]+")
+from hgm.skills.retrieval import SkillCatalog, SkillEntry
 
 
 @dataclass(frozen=True)
@@ -31,41 +32,47 @@ class SearchHit:
 class SkillSearch:
     """Search over a fixed list of skills."""
 
-    def __init__(self, skills: Sequence[Skill]):
-        self._skills = {s.name: s for s in skills}
+    def __init__(self, skills: Sequence[Skill], embedder: Embedder | None = None):
+        self._skills = list(skills)
+        self._embedder = embedder
         self._tools: dict[str, list[str]] = {}
         for spec in tool_specs(skills):
             self._tools.setdefault(spec.skill.name, []).append(spec.name)
-        self._docs = {s.name: Counter(_words(search_text(s))) for s in skills}
-        self.mode = "lexical"
+        self._catalog: SkillCatalog | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def catalog(self) -> SkillCatalog:
+        with self._lock:
+            if self._catalog is None:
+                entries = [SkillEntry(s.name, s.name, s.description, search_text(s)) for s in self._skills]
+                self._catalog = SkillCatalog(entries, self._embedder)
+            return self._catalog
+
+    @property
+    def mode(self) -> str:
+        """``"embedding"`` or ``"lexical"`` (see :attr:`SkillCatalog.mode`)."""
+        return self.catalog.mode
 
     def search(self, query: str, k: int = 5) -> list[SearchHit]:
-        """The ``k`` best skills for ``query``, best first (skills sharing no word are left out)."""
-        scores = _bm25(_words(query), self._docs)
-        ranked = sorted((item for item in scores.items() if item[1] > 0), key=lambda kv: (-kv[1], kv[0]))[:k]
+        """The ``k`` best skills for ``query``, best first."""
         return [
-            SearchHit(name, self._skills[name].description, round(score, 4), tuple(self._tools.get(name, ())))
-            for name, score in ranked
+            SearchHit(h.name, h.description, round(float(h.score), 4), tuple(self._tools.get(h.name, ())))
+            for h in self.catalog.search(query, k)
         ]
 
 
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
+def search_embedder(spec: str | None, run_config: Mapping) -> Embedder | None:
+    """The embedder ``spec`` names, by default the one the run's agents use (its
+    ``embedding_model``; ``scripted`` for a scripted run). None for ``none``, and, with a
+    warning, when the backend is not installed: search_skills then ranks by BM25. ValueError
+    for an unknown spec."""
+    from hgm.skills.embed import resolve_embedder, run_spec
 
-
-def _bm25(query: list[str], docs: dict[str, Counter], k1: float = 1.2, b: float = 0.75) -> dict[str, float]:
-    n = len(docs) or 1
-    avg = sum(sum(c.values()) for c in docs.values()) / n or 1.0
-    scores = {}
-    for name, counts in docs.items():
-        length = sum(counts.values())
-        score = 0.0
-        for word in set(query):
-            tf = counts.get(word, 0)
-            if not tf:
-                continue
-            df = sum(1 for c in docs.values() if word in c)
-            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-            score += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avg))
-        scores[name] = score
-    return scores
+    if spec is None:
+        spec = run_spec(str(run_config.get("embedding_model") or "default"), str(run_config.get("model") or ""))
+    try:
+        return resolve_embedder(spec)
+    except ImportError as e:
+        logging.getLogger(__name__).warning("search_skills ranks by BM25: %s", e)
+        return None
