@@ -45,7 +45,7 @@ class NotFound(Exception):
 class _Cache:
     """The last few answers of an expensive view, keyed by run, view and the run's version."""
 
-    def __init__(self, size: int = 16):
+    def __init__(self, size: int = 64):
         self._items: OrderedDict[tuple, object] = OrderedDict()
         self._lock = threading.Lock()
         self._size = size
@@ -100,7 +100,10 @@ def create_app(runs: Path | Catalog, *, allowed_hosts: list[str] | None = None) 
         rows = []
         for entry in catalog.entries():
             try:
-                rows.append(data.run_summary(entry.id, catalog.run(entry.id)))
+                run = catalog.run(entry.id)
+                key = (entry.id, "summary", data.version(run))
+                summary = cache.get(key, lambda run=run, rid=entry.id: data.run_summary(rid, run))
+                rows.append(summary | data.run_state(run))  # a killed driver changes no id
             except (UnknownRun, ArchiveError) as e:
                 rows.append({"id": entry.id, "state": "unreadable", "reason": str(e)})
         return _json({"root": catalog.root.name, "runs": rows})
@@ -110,7 +113,9 @@ def create_app(runs: Path | Catalog, *, allowed_hosts: list[str] | None = None) 
         return _json(asdict(data.version(run)))
 
     def summary(request: Request) -> Response:
-        return cached(request, "summary", lambda run: data.run_summary(request.query_params["run"], run))
+        run_id, run = run_of(request)
+        found = cache.get((run_id, "summary", data.version(run)), lambda: data.run_summary(run_id, run))
+        return _json(found | data.run_state(run))  # a killed driver changes no id
 
     def tree(request: Request) -> Response:
         return cached(request, "tree", data.tree)
