@@ -33,6 +33,7 @@ def run_dir(tmp_path_factory) -> Path:
     return make_run(tmp_path_factory.mktemp("export"))
 
 
+@pytest.mark.slow
 def test_export_takes_the_best_node_by_default(run_dir, tmp_path):
     proc = _hgm_process("skills", "export", run_dir, "--format", "agent-skills", "--out", tmp_path / "a", "--json")
     assert proc.returncode == 0, proc.stderr

@@ -244,6 +244,7 @@ def test_python_export_rewrites_only_the_skill_imports(skills, tmp_path):
 
 
 # -- the starter library --------------------------------------------------------------------
+@pytest.mark.slow
 def test_the_starter_library_exports_to_every_file_format(tmp_path):
     from skills_ref import validate
 
