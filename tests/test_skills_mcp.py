@@ -83,6 +83,24 @@ def test_search_ranks_lexically_without_an_embedding_model(tmp_path):
         search_embedder("nonsense", {})
 
 
+@pytest.mark.slow
+def test_a_call_runs_in_the_docker_sandbox_too(tmp_path):
+    from hgm.sandbox import image as image_module
+
+    problem = image_module.engine_problem()
+    if problem and os.environ.get("CI") == "true":
+        pytest.fail(f"CI must run the docker tests, but: {problem}")
+    if problem:
+        pytest.skip(problem)
+    box = get_sandbox("docker")
+    try:
+        skill = _skill(tmp_path, "path-probe")
+        assert call_skill(box, skill, "path_exists", {"path": str(tmp_path)}).result is False
+        assert call_skill(box, skill, "path_exists", {"path": "/skill/path_probe.py"}).result is True
+    finally:
+        box.close()
+
+
 # -- the server over stdio and HTTP -------------------------------------------------------------
 async def _exercise(client) -> dict:
     import mcp_types as types
