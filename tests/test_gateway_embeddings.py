@@ -15,11 +15,17 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from embedding_provider import serve_embeddings
 
 from hgm.gateway import Gateway, LLMCall, Scope, get_backend
 from hgm.gateway.embeddings import MAX_INPUT_CHARS, MAX_INPUTS
 from hgm.gateway.limits import GatewayLimits
-from hgm.skills.embed import CachedEmbedder, ScriptedEmbedder, UnavailableEmbedder
+from hgm.skills.embed import (
+    CachedEmbedder,
+    ScriptedEmbedder,
+    UnavailableEmbedder,
+    resolve_embedder,
+)
 
 EVAL = Scope("evaluation", node=3, ref="eval-7", task="fizzbuzz")
 
@@ -193,6 +199,17 @@ def test_a_spent_budget_refuses_embeddings_with_402(serve):
     gw = serve(ScriptedEmbedder(), max_usd=1.0, spent_usd=1.0)
     response = post(gw, gw.issue_token(EVAL), {"input": "x"})
     assert response.status_code == 402
+
+
+def test_a_remote_models_cost_is_recorded_and_charged_to_the_budget(serve, recorder):
+    with serve_embeddings() as provider:
+        spec = f"litellm:openai/text-embedding-3-small?api_base={provider['base']}&api_key=sk-t"
+        gw = serve(resolve_embedder(spec), max_usd=1.0)
+        response = post(gw, gw.issue_token(EVAL), {"input": ["a", "b"]})
+    assert response.status_code == 200 and response.json()["usage"]["prompt_tokens"] == 14
+    (call,) = recorder.calls
+    assert call.model == "litellm:openai/text-embedding-3-small" and call.cost_usd > 0
+    assert gw.spent_usd == pytest.approx(call.cost_usd)
 
 
 def test_the_driver_embeds_in_process_with_the_same_record(serve, recorder):

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
-import threading
 from collections.abc import Iterator, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
+from embedding_provider import serve_embeddings
 
 from hgm.config import RunConfig
 from hgm.gateway import TransientModelError
@@ -124,37 +122,8 @@ def test_open_run_embedder_caches_in_the_run_folder(tmp_path):
 
 @pytest.fixture
 def provider() -> Iterator[dict]:
-    """An OpenAI-compatible /v1/embeddings server; ``state["status"]`` sets its answer."""
-    state: dict = {"requests": [], "status": 200}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-            body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)))
-            state["requests"].append((self.path, body))
-            inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
-            data = [{"object": "embedding", "index": i, "embedding": [float(len(t)), 1.0, 0.0]}
-                    for i, t in enumerate(inputs)]
-            reply = {"object": "list", "data": data[::-1], "model": body["model"],
-                     "usage": {"prompt_tokens": 7 * len(inputs), "total_tokens": 7 * len(inputs)}}
-            if state["status"] != 200:
-                reply = {"error": {"message": "overloaded", "type": "server_error"}}
-            raw = json.dumps(reply).encode()
-            self.send_response(state["status"])
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    state["base"] = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    yield state
-    server.shutdown()
-    server.server_close()
+    with serve_embeddings() as state:
+        yield state
 
 
 def test_litellm_embeddings_come_from_the_provider_in_input_order(provider):
@@ -166,7 +135,16 @@ def test_litellm_embeddings_come_from_the_provider_in_input_order(provider):
     expected = np.array([[3, 1, 0], [1, 1, 0]], dtype=np.float32)
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)
     assert np.allclose(batch.vectors, expected, atol=1e-6)
-    assert batch.prompt_tokens == 14 and batch.cost_usd == 0.0
+    assert batch.prompt_tokens == 14 and batch.cost_usd == 0.0  # no price for an unknown model
+
+
+def test_litellm_embeddings_of_a_priced_model_cost_what_litellm_says(provider):
+    import litellm
+
+    spec = f"litellm:openai/text-embedding-3-small?api_base={provider['base']}&api_key=sk-t"
+    batch = resolve_embedder(spec).embed_batch(["one", "two", "three"])
+    price = litellm.model_cost["text-embedding-3-small"]["input_cost_per_token"]
+    assert batch.prompt_tokens == 21 and batch.cost_usd == pytest.approx(21 * price)
 
 
 def test_a_provider_failing_with_503_is_a_transient_error(provider):
