@@ -68,6 +68,10 @@ def export(
 
     options: dict = {}
     if format is ExportFormat.mcp:
+        from hgm.sandbox import AUTO, SANDBOXES
+
+        if sandbox.partition("?")[0] not in (AUTO, *SANDBOXES):
+            raise _fail(f"unknown sandbox {sandbox!r}; choose one of: {', '.join(sorted([AUTO, *SANDBOXES]))}", 2)
         options = {"run_dir": run_dir, "sandbox": sandbox}
     elif format is ExportFormat.python:
         options = {"package": package}

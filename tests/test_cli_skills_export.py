@@ -79,6 +79,7 @@ def test_a_run_without_skills_is_refused_in_one_line(tmp_path):
     assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())
     served = _hgm("skills", "serve", empty, "--node", "0", "--sandbox", "local")
     assert served.returncode == 1 and "has no valid skills" in served.stderr
+    assert _hgm("check", empty).returncode == 0  # nothing in the run was touched
 
 
 @pytest.mark.parametrize(
@@ -102,6 +103,8 @@ def test_no_such_run_and_a_full_out_folder(run_dir, tmp_path):
     proc = _hgm("skills", "export", run_dir, "--format", "openai", "--out", tmp_path / "full")
     assert proc.returncode == 2 and "not an empty folder" in proc.stderr
     assert (tmp_path / "full" / "x").read_text() == "keep"
+    proc = _hgm("skills", "export", run_dir, "--format", "mcp", "--sandbox", "vm", "--out", tmp_path / "m")
+    assert proc.returncode == 2 and "unknown sandbox 'vm'" in proc.stderr
 
 
 def test_best_is_refused_when_no_node_qualifies(tmp_path):
