@@ -212,6 +212,14 @@ def test_a_remote_models_cost_is_recorded_and_charged_to_the_budget(serve, recor
     assert gw.spent_usd == pytest.approx(call.cost_usd)
 
 
+def test_the_embedding_model_is_listed_among_the_models(serve):
+    gw = serve(ScriptedEmbedder())
+    transport = httpx.HTTPTransport(uds=str(gw.socket_path), verify=False)
+    with httpx.Client(transport=transport, base_url="http://gateway") as c:
+        models = c.get("/v1/models", headers={"Authorization": f"Bearer {gw.issue_token(EVAL)}"})
+    assert [m["id"] for m in models.json()["data"]] == ["echo", "scripted"]
+
+
 def test_the_driver_embeds_in_process_with_the_same_record(serve, recorder):
     gw = serve(ScriptedEmbedder())
     batch = gw.embed(["alpha beta"], Scope("other"))

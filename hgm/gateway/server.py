@@ -410,8 +410,11 @@ class Gateway:
     async def _models(self, request: Request) -> Response:
         if self._authenticate(request) is None:
             return _unauthorized()
-        model = {"id": self.backend.name, "object": "model", "created": 0, "owned_by": "hgm"}
-        return JSONResponse({"object": "list", "data": [model]})
+        models = [self.backend.name]
+        if self.embeddings.embedder is not None:  # the embedding model, when the run has one
+            models.append(self.embeddings.model_id)
+        data = [{"id": m, "object": "model", "created": 0, "owned_by": "hgm"} for m in models]
+        return JSONResponse({"object": "list", "data": data})
 
     async def _health(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})
