@@ -138,3 +138,123 @@ def serve(
                 box.close()
     except (NoSkills, SchemaError) as e:
         raise _fail(str(e)) from None
+
+
+# -- the run's library: list, show, search (hgm.skills.library) ---------------------------------
+ListNodeOpt = Annotated[int | None, typer.Option("--node", help="Only the skills this node carries (default: every skill of the run).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def _library(run_dir: Path, call):
+    """Run ``call(run)`` on the opened run; a missing index or name is a one-line error."""
+    import sqlite3
+
+    from hgm.cli import _fail, _open
+    from hgm.skills.library import LibraryError
+
+    run = _open(run_dir)
+    try:
+        return call(run)
+    except LibraryError as e:
+        raise _fail(str(e)) from None
+    except sqlite3.OperationalError as e:
+        raise _fail(f"{run_dir} has no skill index ({e}); resume it once with this hgm to add one") from None
+    finally:
+        run.close()
+
+
+def _lift_text(lift: dict) -> str:
+    if lift["lift"] is None:
+        return "lift n/a"
+    lo, hi = lift["interval"]
+    return f"lift {lift['lift']:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+
+
+@skills_app.command("list")
+def list_(run_dir: RunDir, node: ListNodeOpt = None, as_json: JsonOpt = False) -> None:
+    """The run's skills (or one node's): provenance, usage and lift on held-out tasks."""
+    from hgm.cli import _print_json, console
+    from hgm.skills.library import list_skills
+
+    skills = _library(run_dir, lambda run: list_skills(run._conn(), node))
+    if as_json:
+        _print_json([s.as_dict() for s in skills])
+        return
+    if not skills:
+        console.print("no skills" + ("" if node is None else f" in node {node}"))
+    for s in skills:
+        origin = s.origin.get("how", "?") + (f" from task {s.origin['task']}" if "task" in s.origin else "")
+        version = f", improves #{s.version_of}" if s.version_of else ""
+        console.print(
+            f"{s.name}  #{s.id}  node {s.introduced_by} ({origin}{version}), on {s.nodes} nodes, "
+            f"{'verified' if s.verified else 'unverified'}; used in {s.used} evaluations "
+            f"(read {s.read}, ran {s.ran}); {_lift_text(s.lift)}\n    {s.description}",
+            markup=False, highlight=False,
+        )
+
+
+@skills_app.command("show")
+def show(run_dir: RunDir, name: Annotated[str, typer.Argument(help="The skill's name.")],
+         as_json: JsonOpt = False) -> None:
+    """One skill, every version: SKILL.md, code, tests, lineage, usage and lift."""
+    from dataclasses import asdict
+
+    from hgm.cli import _print_json, console
+    from hgm.skills.library import show_skill
+
+    versions = _library(run_dir, lambda run: show_skill(run._conn(), run.repo, name))
+    if as_json:
+        _print_json([asdict(v) for v in versions])
+        return
+    for v in versions:
+        s = v.summary
+        near = ", ".join(f"{d['name']} ({d['cosine']:.2f})" for d in v.near_duplicates) or "none"
+        lines = [
+            f"== {s.name} #{s.id} ({s.content_hash[:12]}), introduced by node {s.introduced_by} "
+            f"({s.origin.get('how', '?')})" + (f", improves #{s.version_of}" if s.version_of else ""),
+            f"lineage: {' > '.join(map(str, v.lineage))}; carried by nodes {v.carried_by}",
+            f"used in {s.used} evaluations (read {s.read}, ran {s.ran}); {_lift_text(s.lift)}; "
+            f"distilled from {s.source_tasks or 'no task'}; near-duplicates: {near}",
+        ]
+        for rel, text in v.files.items():
+            lines += [f"--- {rel}", text.rstrip()]
+        console.print("\n".join(lines), markup=False, highlight=False)
+
+
+@skills_app.command("search")
+def search(
+    run_dir: RunDir,
+    query: Annotated[str, typer.Argument(help="What the skill should do.")],
+    node: ListNodeOpt = None,
+    k: Annotated[int, typer.Option("-k", min=1, help="How many hits.")] = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search the run's skills (or one node's) as the agents do: embeddings, else BM25."""
+    from dataclasses import asdict
+
+    from hgm.cli import _print_json, console
+    from hgm.skills.library import search_skills
+
+    mode, hits = _library(run_dir, lambda run: search_skills(run._conn(), query, node=node, k=k,
+                                                             embedder=_index_embedder(run)))
+    if as_json:
+        _print_json({"mode": mode, "hits": [asdict(h) for h in hits]})
+        return
+    console.print(f"{len(hits)} hits ({mode} search)", markup=False, highlight=False)
+    for h in hits:
+        console.print(f"{h.score:8.3f}  {h.name}: {h.description}", markup=False, highlight=False)
+
+
+def _index_embedder(run):
+    """The embedder that made the index's vectors, when it can be opened here; else None."""
+    models = {r["embedding_model"] for r in run.query("SELECT DISTINCT embedding_model FROM skills")}
+    if len(models) != 1 or None in models:
+        return None
+    spec = run.config.get("embedding_model") or "none"
+    try:
+        from hgm.skills.embed import open_run_embedder
+
+        embedder = open_run_embedder(spec, run.path)
+        return embedder if embedder is not None and embedder.model_id in models else None
+    except Exception:  # noqa: BLE001 - no embedding model here: BM25 it is
+        return None

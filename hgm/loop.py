@@ -117,9 +117,14 @@ def run_search(
     seed: int = 0,
     on_progress: Callable[[Progress], None] = lambda p: None,
     clock: Callable[[], float] = time.monotonic,
+    skill_fraction: float = 0.0,
 ) -> SearchSummary:
-    """Grow the run's tree until a limit is reached, the policy stops, or Ctrl-C."""
-    search = Search(run, policy, executor, worker, limits, seed=seed, clock=clock)
+    """Grow the run's tree until a limit is reached, the policy stops, or Ctrl-C.
+
+    ``skill_fraction``: the share of expansions that are skill expansions (RunConfig's
+    ``skill_expansion_fraction``)."""
+    search = Search(run, policy, executor, worker, limits, seed=seed, clock=clock,
+                    skill_fraction=skill_fraction)
     with Interrupts() as interrupts:
         while True:
             if interrupts.count >= 2:  # Ctrl-C twice: leave in-flight work to the resume
@@ -147,8 +152,10 @@ class Search:
     """
 
     def __init__(self, run: Run, policy: Policy, executor: Executor, worker: Worker, limits: Limits,
-                 *, seed: int = 0, clock: Callable[[], float] = time.monotonic):
+                 *, seed: int = 0, clock: Callable[[], float] = time.monotonic,
+                 skill_fraction: float = 0.0):
         self.run, self.policy, self.executor, self.worker = run, policy, executor, worker
+        self.skill_fraction = skill_fraction
         self.limits, self.clock = limits, clock
         self.stats = run.tree_stats()
         evaluations = run.evaluations()
@@ -249,6 +256,12 @@ class Search:
             return self.executor.submit(worker.evaluation_job(pending.node, task, pending.token)), pending
         self.stats.start_expansion(action.node)
         pending = worker.begin("expansion", action.node, None, now)
+        # A skill expansion, by the run's rng (so a resume decides alike); an edit when there
+        # is nothing to distil or adopt. With skill_fraction 0 the rng is not drawn from.
+        if self.skill_fraction and self.rng.random() < self.skill_fraction:
+            plan = worker.plan_skill(action.node, self.rng)
+            if plan is not None:
+                return self.executor.submit(worker.skill_job(plan, pending.ref)), pending
         failure = worker.pick_failure(action.node, self.rng)
         return self.executor.submit(worker.expansion_job(action.node, failure, pending.token, pending.ref)), pending
 
@@ -331,7 +344,8 @@ class Search:
         try:
             status = NodeStatus.VALID if result.valid else NodeStatus.INVALID
             node = self.run.add_node(
-                pending.node, result.tree, commit=result.commit, kind=NodeKind.EDIT,
+                pending.node, result.tree, commit=result.commit, kind=NodeKind(result.kind),
+                skills=list(result.skills) if result.skills is not None else None,
                 proposal=statement, status=status, reason=result.reason, cost_usd=cost,
                 expansion={"problem_statement": statement, "cost_usd": cost, "reason": result.reason,
                            # pending.started_at is on the loop's clock; the archive keeps wall time

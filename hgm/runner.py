@@ -267,7 +267,8 @@ def _search(run, config: RunConfig, parts: Parts, stack: ExitStack, console: Con
         expansion_time_limit_s=config.expansion_time_limit_s,
         self_check_time_limit_s=config.self_check_time_limit_s,
         test_time_limit_s=config.test_time_limit_s, memory_mb=config.memory_mb,
-        bounds=bounds_from_config(config),
+        bounds=bounds_from_config(config), skill_dedup_cosine=config.skill_dedup_cosine,
+        embedding_model=getattr(config, "embedding_model", "none"),
     ))
     executor = get_executor("local", config.workers)
     stack.callback(executor.shutdown, False)
@@ -277,4 +278,4 @@ def _search(run, config: RunConfig, parts: Parts, stack: ExitStack, console: Con
                     max_error_retries=config.max_error_retries)
     with LiveDisplay(console, min_evals=config.final_min_evals) as display:
         return run_search(run, parts.policy, executor, worker, limits, seed=config.seed,
-                          on_progress=display)
+                          on_progress=display, skill_fraction=config.skill_expansion_fraction)

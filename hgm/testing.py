@@ -25,6 +25,7 @@ from hgm.gateway import ChatRequest, Scope
 from hgm.gateway.openai_format import message_text
 from hgm.gateway.scripted import DEFAULT_COST_USD, ScriptedModel
 from hgm.search.tree import TreeStats
+from hgm.testing_skills import demo_skill_reply, is_distil_request
 from hgm.types import Outcome, Task
 
 # What the seed agent's view tool says when it cuts a file off.
@@ -81,6 +82,8 @@ class DemoModel(ScriptedModel):
             return self._solve(request, scope)
         if scope.kind == "diagnosis":
             return self._diagnose(request)
+        if scope.kind == "expansion" and is_distil_request(request):
+            return demo_skill_reply(request, self._solution_files_of)
         if scope.kind == "expansion":
             return self._improve(request)
         return {"content": "The demo model only plays evaluation, diagnosis and expansion."}
@@ -117,6 +120,10 @@ class DemoModel(ScriptedModel):
         if "tests/" in listing.split() and not _called(done, "bash"):
             return _call("bash", command=f"{TEST_COMMAND} 2>&1 | tail -5")
         return _finish(f"Fixed the bug by rewriting {', '.join(plan)}.")
+
+    def _solution_files_of(self, task_id: str) -> list[str]:
+        task = self._task(task_id)
+        return _solution_files(Path(task.solution)) if task and task.solution else []
 
     def _task(self, task_id: str | None) -> Task | None:
         if self._tasks is None:

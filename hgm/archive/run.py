@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -134,16 +135,17 @@ class Run:
                     proposal="seed",
                     created_at=clock(),
                 )
-                if skills is None:
-                    skills = skill_index.entries_from_tree(seed_tree)
-                skill_index.record_node_skills(database, 0, None, skills, created_at=clock())
                 schema.insert_event(database, "created", {"tasks": len(task_ids)}, clock())
             repo.set_ref(0, sha)
         except BaseException:
             # A half-made run would block a retry at the same path; it holds nothing yet.
             shutil.rmtree(path, ignore_errors=True) if created_dir else _empty_dir(path)
             raise
-        return cls(path, database, durable=durable, readonly=False, clock=clock)
+        run = cls(path, database, durable=durable, readonly=False, clock=clock)
+        # Once the run exists (reading skills takes a while): a kill before this is committed
+        # leaves node 0 unindexed, which Run.open repairs from its tree.
+        run._index_seed(skill_index.entries_from_tree(seed_tree) if skills is None else skills)
+        return run
 
     @classmethod
     def open(
@@ -499,6 +501,13 @@ class Run:
         changed since", cost series); a read-only run refuses anything but reading."""
         return self._rows(sql, params)
 
+    @contextmanager
+    def reading(self) -> Iterator[sqlite_utils.Database]:
+        """The run's database under its lock, for readers that take a ``sqlite_utils.Database``
+        (hgm.skills.library) from threads that share this Run (the web server)."""
+        with self._lock:
+            yield self._conn()
+
     def query_tuples(self, sql: str, params: tuple = ()) -> list[tuple]:
         """Like :meth:`query`, as plain tuples (cheaper for large aggregates)."""
         with self._lock:
@@ -524,11 +533,29 @@ class Run:
 
     # -- crash repair ---------------------------------------------------------------------
     def _repair(self) -> None:
-        """Bring refs in line with hgm.db, drop temporary files, and log what was fixed."""
+        """Bring refs in line with hgm.db, drop temporary files, index node 0's skills if a
+        kill (or an older hgm) left them out, and log what was fixed."""
         with self._lock:
             done = repair({n.id: n.commit for n in self.nodes()}, self.repo, self.store, self.path)
+            if self._seed_unindexed():
+                with tempfile.TemporaryDirectory(prefix="hgm-seed-") as tmp:
+                    entries = skill_index.entries_from_tree(self.checkout(0, Path(tmp) / "seed"))
+                if entries:
+                    self._index_seed(entries)
+                    done["seed_skills_indexed"] = [e.name for e in entries]
             if done:
                 self.log_event("repaired", done)
+
+    def _index_seed(self, skills: list[skill_index.SkillEntry]) -> None:
+        with self._write() as database:
+            skill_index.record_node_skills(database, 0, None, skills, created_at=self._clock())
+
+    def _seed_unindexed(self) -> bool:
+        if self._rows("SELECT 1 FROM node_skills WHERE node = 0 LIMIT 1"):
+            return False
+        out = self.repo.git("cat-file", "--batch-check=%(objecttype)",
+                            input=f"{self.node(0).commit}:skills\n".encode()).stdout
+        return out.decode().strip() == "tree"
 
 
 def read_config(path: Path) -> dict:

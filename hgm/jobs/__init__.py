@@ -31,6 +31,13 @@ from hgm.jobs.expansion import (
     expand,
     failure_from_records,
 )
+from hgm.jobs.skill_expansion import (
+    AdoptChoice,
+    SkillPlan,
+    SkillSettings,
+    SuccessCase,
+    expand_skill,
+)
 from hgm.sandbox import Sandbox
 from hgm.scratch import prefix as scratch_prefix
 from hgm.types import Outcome, Task
@@ -99,6 +106,9 @@ class WorkerSettings:
     memory_mb: int = 2048
     bounds: Bounds = dataclasses.field(default_factory=Bounds)
     """Caps on what an agent leaves behind (trajectory, logs, workspace, its own source)."""
+    skill_dedup_cosine: float = 0.9
+    embedding_model: str = "none"
+    """Embeds new skills for dedup and the index (hgm.skills.embed spec; "none": word counts)."""
 
 
 class Worker:
@@ -108,6 +118,9 @@ class Worker:
                  tasks: list[Task], settings: WorkerSettings):
         self.run, self.sandbox, self.gateway, self.ledger = run, sandbox, gateway, ledger
         self.tasks, self.settings = tasks, settings
+        self._embedder: object | None = None
+        self._embedder_tried = False
+        self._embedder_lock = threading.Lock()
 
     # -- bookkeeping around a job -------------------------------------------------------
     def begin(self, kind: str, node: int, task: int | None, now: float) -> Started:
@@ -158,16 +171,97 @@ class Worker:
             except BaseException:
                 shutil.rmtree(dest, ignore_errors=True)
                 raise
-            if result.tree is None:
-                shutil.rmtree(dest, ignore_errors=True)
-                return result
-            try:  # write the commit here, off the driver's thread; the driver records it
-                sha = self.run.prepare_commit(parent, dest, result.problem_statement)
-            finally:
-                shutil.rmtree(dest, ignore_errors=True)
-            return dataclasses.replace(result, tree=None, commit=sha)
+            return self._committed(parent, dest, result)
 
         return job
+
+    def _committed(self, parent: int, dest: Path, result: ExpansionResult) -> ExpansionResult:
+        """The result with its child written as a commit (off the driver's thread) and its
+        skills read for the index; ``dest`` is removed."""
+        if result.tree is None:
+            shutil.rmtree(dest, ignore_errors=True)
+            return result
+        try:
+            skills = result.skills
+            if skills is None and result.valid:
+                from hgm.skills.index import entries_from_tree
+
+                skills = tuple(entries_from_tree(dest))
+            sha = self.run.prepare_commit(parent, dest, result.problem_statement)
+        finally:
+            shutil.rmtree(dest, ignore_errors=True)
+        return dataclasses.replace(result, tree=None, commit=sha, skills=skills)
+
+    # -- skill expansions (hgm.jobs.skill_expansion) -------------------------------------
+    def plan_skill(self, node: int, rng: np.random.Generator) -> SkillPlan | None:
+        """Distil from a passing run in the node's clade, or adopt another lineage's most
+        relevant verified skill (a coin flip when both can be done); None when neither can."""
+        passes = self.run.query(
+            "WITH RECURSIVE clade(id) AS (SELECT ? UNION ALL SELECT n.id FROM nodes n "
+            "JOIN clade c ON n.parent = c.id) SELECT e.node, e.task_index, e.trajectory "
+            "FROM evaluations e WHERE e.node IN clade AND e.outcome = 'pass' "
+            "AND e.trajectory IS NOT NULL ORDER BY e.id", (node,))
+        candidates = self.run.query(
+            "SELECT id, name, node, search_text FROM skills WHERE verified = 1 AND name NOT IN "
+            "(SELECT name FROM node_skills WHERE node = ?) ORDER BY id", (node,))
+        if not passes and not candidates:
+            return None
+        if candidates and (not passes or rng.random() < 0.5):
+            return SkillPlan(node, adopt=self._adopt_choice(node, candidates))
+        e = passes[int(rng.integers(len(passes)))]
+        task = self.tasks[e["task_index"]]
+        text = self.run.artifact(e["trajectory"]).decode(errors="replace")
+        return SkillPlan(node, success=SuccessCase(e["node"], task.id, task.instructions, text))
+
+    def _adopt_choice(self, node: int, candidates: list[dict]) -> AdoptChoice:
+        from hgm.skills.library import bm25, skill_files
+
+        failed = self.run.query("SELECT DISTINCT task_index FROM evaluations WHERE node = ? "
+                                "AND outcome = 'fail' ORDER BY task_index LIMIT 5", (node,))
+        query = "\n".join(self.tasks[r["task_index"]].instructions for r in failed)
+        scores = bm25([c["search_text"] for c in candidates], query)
+        best = max(range(len(candidates)), key=lambda i: (float(scores[i]), -i))
+        c = candidates[best]
+        files = skill_files(self.run.repo, self.run.node(c["node"]).commit, c["name"])
+        return AdoptChoice(c["id"], c["name"], c["node"], {k: v.encode() for k, v in files.items()},
+                           float(scores[best]))
+
+    def skill_job(self, plan: SkillPlan, ref: str) -> Callable[[], ExpansionResult]:
+        s = self.settings
+        settings = SkillSettings(s.self_check_time_limit_s, s.memory_mb, s.skill_dedup_cosine, s.bounds)
+
+        def job() -> ExpansionResult:
+            dest = Path(tempfile.mkdtemp(prefix=scratch_prefix("child")))
+            try:
+                with tempfile.TemporaryDirectory(prefix=scratch_prefix("parent")) as tmp:
+                    parent_dir = self.run.checkout(plan.parent, Path(tmp) / "agent")
+                    shutil.rmtree(dest)
+                    result = expand_skill(
+                        self.sandbox, self.gateway, parent_dir, plan, dest, model=s.model,
+                        scope=Scope(kind="expansion", node=plan.parent, ref=ref),
+                        settings=settings, embedder=self.embedder(),
+                    )
+            except BaseException:
+                shutil.rmtree(dest, ignore_errors=True)
+                raise
+            return self._committed(plan.parent, dest, result)
+
+        return job
+
+    def embedder(self) -> object | None:
+        """The run's embedding model, opened on first use (None for "none" or when it cannot
+        load: dedup then compares word counts)."""
+        with self._embedder_lock:
+            if not self._embedder_tried and self.settings.embedding_model != "none":
+                self._embedder_tried = True
+                from hgm.skills.embed import open_run_embedder
+
+                try:
+                    self._embedder = open_run_embedder(self.settings.embedding_model, self.run.path)
+                    self._embedder.embed(["probe"])  # an unavailable backend raises here
+                except Exception:  # noqa: BLE001 - a missing optional model: fall back to words
+                    self._embedder = None
+            return self._embedder
 
     def pick_failure(self, node: int, rng: np.random.Generator) -> FailureCase | None:
         """One of the node's failed evaluations, at random, for the diagnosis."""

@@ -57,6 +57,8 @@ class ExpansionResult:
     reason: str | None
     trajectory: bytes = b""
     commit: str | None = None  # the child's commit, when the job has already written it
+    kind: str = "edit"  # or "skill" (hgm.jobs.skill_expansion)
+    skills: tuple | None = None  # the child's skills for the index (hgm.skills.index.SkillEntry)
 
 
 def diagnose(gateway: Gateway, model: str, scope: Scope, failure: FailureCase | None) -> str:

@@ -168,7 +168,8 @@ def search_skills(db: sqlite_utils.Database, query: str, *, node: int | None = N
         scores, mode = matrix @ np.asarray(embedder.embed([query])[0], np.float32), "embedding"
     else:
         scores, mode = bm25([r[1] for r in rows], query), "lexical"
-    order = sorted(range(len(ids)), key=lambda i: (-float(scores[i]), summaries[ids[i]].name))[:k]
+    kept = [i for i in range(len(ids)) if mode == "embedding" or scores[i] > 0]  # BM25 0: no word shared
+    order = sorted(kept, key=lambda i: (-float(scores[i]), summaries[ids[i]].name))[:k]
     hits = [SearchHit(ids[i], summaries[ids[i]].name, summaries[ids[i]].description,
                       round(float(scores[i]), 4)) for i in order]
     return mode, hits
