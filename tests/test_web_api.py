@@ -221,3 +221,9 @@ def test_a_running_run_marks_the_nodes_being_evaluated_or_expanded(tmp_path):
         call("evaluation", "evaluation-2")
         run.log_event("stopped", {"reason": "done", "kind": "finished", "exit_code": 0})
         assert busy() == []  # only a running run has work in flight
+
+
+def test_skills_lists_the_index_as_text_and_unknown_skills_get_404(client):
+    listed = client.get("/api/skills", params={"run": "hostile"}).json()["skills"]
+    assert [s["description"] for s in listed] == ["skill description " + HOSTILE]
+    assert client.get("/api/skill", params={"run": "hostile", "id": 999}).status_code == 404

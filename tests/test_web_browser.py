@@ -230,3 +230,18 @@ def test_the_exported_page_opens_from_disk_and_shows_the_tree(watched, root, tmp
     assert "proposal " + HOSTILE in page.inner_text("#panel")
     # No Content-Security-Policy guards a page opened from disk: escaping alone keeps it safe.
     _assert_nothing_ran(watched)
+
+
+def test_the_skills_tab_lists_the_index_and_shows_a_skill_md_and_its_code(watched, server):
+    listed = json.loads(urllib.request.urlopen(server + "api/skills?run=a", timeout=30).read())["skills"]
+    assert listed, "the demo run's seed carries the starter skills"
+    page = watched.page
+    page.goto(server + "#/skills?run=a")
+    page.wait_for_selector("table.skills tbody tr")
+    assert page.locator("table.skills tbody tr").count() == len(listed)
+    page.click("table.skills tbody tr >> nth=0")
+    page.wait_for_selector("#skill-panel h2")
+    files = page.eval_on_selector_all("#skill-panel details summary", "els => els.map(e => e.textContent)")
+    assert files[0] == "SKILL.md" and any(f.endswith(".py") for f in files)
+    assert "name: " + listed[0]["name"] in page.inner_text("#skill-panel details >> nth=0")
+    watched.clean()

@@ -28,6 +28,7 @@ from starlette.staticfiles import StaticFiles
 from hgm.archive import ArchiveError
 from hgm.views import ViewError, node_diff
 from hgm.web import data, series
+from hgm.web import skills as skill_views
 from hgm.web.catalog import Catalog, UnknownRun
 
 STATIC = Path(__file__).parent / "static"
@@ -151,8 +152,11 @@ def create_app(runs: Path | Catalog, *, allowed_hosts: list[str] | None = None) 
         return _json(compare_data(catalog, ids))
 
     def skills(request: Request) -> Response:
+        return cached(request, "skills", skill_views.skills)
+
+    def skill(request: Request) -> Response:
         _run_id, run = run_of(request)
-        return _json(data.skills(run))
+        return _json(skill_views.skill(run, _int(request, "id")))
 
     def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers=HEADERS)
@@ -165,6 +169,7 @@ def create_app(runs: Path | Catalog, *, allowed_hosts: list[str] | None = None) 
         Route("/api/summary", summary), Route("/api/tree", tree), Route("/api/plots", plots),
         Route("/api/node", node), Route("/api/diff", diff), Route("/api/evaluation", evaluation),
         Route("/api/artifact", artifact), Route("/api/compare", compare), Route("/api/skills", skills),
+        Route("/api/skill", skill),
         Mount("/static", StaticFiles(directory=STATIC)),
     ]
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)] if allowed_hosts else []

@@ -281,10 +281,3 @@ def artifact_ref(run: Run, evaluation_id: int, which: str) -> str:
         raise ViewError(f"evaluation {evaluation_id} has no {which}")
     return rows[0]["ref"]
 
-
-def skills(run: Run) -> dict:
-    """The run's skill index: every skill with its provenance node (no embeddings)."""
-    columns = [r["name"] for r in run.query("SELECT name FROM pragma_table_info('skills')")]
-    shown = [c for c in columns if c not in ("embedding",)]
-    rows = run.query(f"SELECT {', '.join(shown)} FROM skills ORDER BY id") if shown else []
-    return {"skills": rows}

@@ -9,6 +9,7 @@ Diffs against any other node need ``hgm serve``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from dataclasses import dataclass
@@ -16,8 +17,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from hgm.archive import Run
-from hgm.views import node_diff
+from hgm.views import ViewError, node_diff
 from hgm.web import data, series
+from hgm.web import skills as skill_views
 from hgm.web.app import STATIC
 
 
@@ -49,7 +51,11 @@ def collect(run: Run, run_id: str) -> dict:
     answers[api_key("tree", run=run_id)] = data.tree(run)
     plots = series.plots(run)
     answers[api_key("plots", run=run_id)] = plots
-    answers[api_key("skills", run=run_id)] = data.skills(run)
+    listed = skill_views.skills(run)
+    answers[api_key("skills", run=run_id)] = listed
+    for sk in listed["skills"]:
+        with contextlib.suppress(ViewError):  # files that cannot be read: the page says so
+            answers[api_key("skill", id=sk["id"], run=run_id)] = skill_views.skill(run, sk["id"])
     matrix = series.task_matrix({run_id: run}, {run_id: (summary["best"] or {}).get("node")})
     answers[api_key("compare", run=[run_id])] = {"runs": [summary], "plots": {run_id: plots}, "matrix": matrix}
     snap = data.counts(run)

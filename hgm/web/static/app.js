@@ -169,28 +169,57 @@
       }))))));
   }
 
+  function liftText(l) {
+    if (!l || l.lift === null) return "–";
+    const sign = l.lift >= 0 ? "+" : "";
+    return sign + (100 * l.lift).toFixed(0) + " pts [" + (100 * l.interval[0]).toFixed(0) + ", " + (100 * l.interval[1]).toFixed(0) + "]";
+  }
+
+  async function showSkill(box, runId, id) {
+    clear(box).appendChild(h("p", { className: "muted" }, "loading…"));
+    let sk;
+    try { sk = await api("skill", { run: runId, id }); }
+    catch (e) { clear(box).appendChild(h("p", { className: "error" }, String(e.message))); return; }
+    const s = sk.summary, nodeLink = (n) => h("a", { href: link("tree", { run: runId, node: n }) }, "node " + n);
+    clear(box).append(h("h2", { dataset: { skill: s.id } }, s.name),
+      h("p", {}, s.description),
+      h("p", { className: "muted" }, "introduced by ", nodeLink(s.introduced_by), " · origin ", String((s.origin || {}).how || "–"),
+        " · ", s.verified ? "verified" : "not verified", " · carried by " + sk.carried_by.length + " nodes"),
+      h("p", { className: "muted" }, "lineage: ", sk.lineage.flatMap((n, k) => (k ? [" → ", nodeLink(n)] : [nodeLink(n)]))),
+      sk.near_duplicates.length ? h("p", { className: "muted" }, "near-duplicates: " + sk.near_duplicates.map((d) => d.name + " (" + Number(d.cosine).toFixed(2) + ")").join(", ")) : null);
+    const names = Object.keys(sk.files).sort((a, b) => (a === "SKILL.md" ? -1 : b === "SKILL.md" ? 1 : a.localeCompare(b)));
+    for (const name of names) {
+      box.appendChild(h("details", { open: name === "SKILL.md" || names.length <= 3 }, h("summary", { className: "task" }, name), h("pre", { className: "text" }, sk.files[name])));
+    }
+  }
+
   async function skillsPage(params) {
     const runId = params.get("run");
     runNav(runId, "skills");
     const data = await api("skills", { run: runId });
-    clear(main).appendChild(h("h1", {}, "Skills"));
+    clear(main).appendChild(h("h1", {}, "Skills (" + data.skills.length + ")"));
     const search = h("input", { type: "search", placeholder: "filter by name or description", "aria-label": "filter skills" });
     const body = h("tbody");
-    const cols = data.skills.length ? Object.keys(data.skills[0]).filter((k) => !["content_hash"].includes(k)) : [];
+    const detail = h("aside", { className: "panel", id: "skill-panel" }, h("p", { className: "muted" }, "click a skill for its SKILL.md and code"));
     const fill = () => {
       const q = search.value.trim().toLowerCase();
       clear(body);
       for (const sk of data.skills) {
         if (q && !(String(sk.name) + " " + String(sk.description)).toLowerCase().includes(q)) continue;
-        body.appendChild(h("tr", {}, cols.map((c) => c === "node"
-          ? h("td", {}, h("a", { href: link("tree", { run: runId, node: sk.node }) }, "node " + sk.node))
-          : h("td", {}, sk[c] === null ? "" : String(sk[c])))));
+        body.appendChild(h("tr", { className: "clickable", dataset: { skill: sk.id }, onclick: () => showSkill(detail, runId, sk.id) },
+          h("td", { className: "task" }, sk.name), h("td", {}, sk.description),
+          h("td", {}, h("a", { href: link("tree", { run: runId, node: sk.introduced_by }) }, "node " + sk.introduced_by)),
+          h("td", {}, String((sk.origin || {}).how || "–")), h("td", {}, sk.verified ? "yes" : "no"),
+          h("td", { className: "num" }, num(sk.nodes)), h("td", { className: "num" }, sk.used + " (" + sk.read + " read, " + sk.ran + " ran)"),
+          h("td", { className: "num" }, liftText(sk.lift))));
       }
     };
     search.addEventListener("input", fill);
-    main.append(search, data.skills.length
-      ? h("table", { className: "skills" }, h("thead", {}, h("tr", {}, cols.map((c) => h("th", {}, c)))), body)
-      : h("p", { className: "muted" }, "this run has no skills in its index"));
+    const table = h("table", { className: "skills" },
+      h("thead", {}, h("tr", {}, ["skill", "description", "introduced by", "origin", "verified", "nodes", "evaluations using it", "lift (95% interval)"].map((c) => h("th", {}, c)))), body);
+    main.append(h("p", {}, search, " ", h("span", { className: "muted" }, "lift: pass rate of held-out evaluations that used the skill minus those of the same nodes that did not")),
+      data.skills.length ? h("div", { className: "split" }, h("div", { className: "skills-list" }, table), detail)
+        : h("p", { className: "muted" }, "this run's skill index is empty"));
     fill();
   }
 
