@@ -508,13 +508,6 @@ class Run:
         with self._lock:
             yield self._conn()
 
-    @contextmanager
-    def reading(self) -> Iterator[sqlite_utils.Database]:
-        """The run's database under its lock, for readers that take a ``sqlite_utils.Database``
-        (hgm.skills.library) from threads that share this Run (the web server)."""
-        with self._lock:
-            yield self._conn()
-
     def query_tuples(self, sql: str, params: tuple = ()) -> list[tuple]:
         """Like :meth:`query`, as plain tuples (cheaper for large aggregates)."""
         with self._lock:
