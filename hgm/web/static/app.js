@@ -186,7 +186,7 @@
       h("p", { className: "muted" }, "introduced by ", nodeLink(s.introduced_by), " · origin ", String((s.origin || {}).how || "–"),
         " · ", s.verified ? "verified" : "not verified", " · carried by " + sk.carried_by.length + " nodes"),
       h("p", { className: "muted" }, "lineage: ", sk.lineage.flatMap((n, k) => (k ? [" → ", nodeLink(n)] : [nodeLink(n)]))),
-      sk.near_duplicates.length ? h("p", { className: "muted" }, "near-duplicates: " + sk.near_duplicates.map((d) => d.name + " (" + Number(d.cosine).toFixed(2) + ")").join(", ")) : null);
+      h("p", { className: "muted" }, "near-duplicates: " + (sk.near_duplicates.map((d) => d.name + " (" + Number(d.cosine).toFixed(2) + ")").join(", ") || "none")));
     const names = Object.keys(sk.files).sort((a, b) => (a === "SKILL.md" ? -1 : b === "SKILL.md" ? 1 : a.localeCompare(b)));
     for (const name of names) {
       box.appendChild(h("details", { open: name === "SKILL.md" || names.length <= 3 }, h("summary", { className: "task" }, name), h("pre", { className: "text" }, sk.files[name])));
@@ -207,7 +207,8 @@
       for (const sk of data.skills) {
         if (q && !(String(sk.name) + " " + String(sk.description)).toLowerCase().includes(q)) continue;
         body.appendChild(h("tr", { className: "clickable", dataset: { skill: sk.id }, onclick: () => showSkill(detail, runId, sk.id) },
-          h("td", { className: "task" }, sk.name), h("td", {}, sk.description),
+          h("td", { className: "task" }, sk.name),
+          h("td", { title: sk.description }, sk.description.length > 140 ? sk.description.slice(0, 140) + "…" : sk.description),
           h("td", {}, h("a", { href: link("tree", { run: runId, node: sk.introduced_by }) }, "node " + sk.introduced_by)),
           h("td", {}, String((sk.origin || {}).how || "–")), h("td", {}, sk.verified ? "yes" : "no"),
           h("td", { className: "num" }, num(sk.nodes)), h("td", { className: "num" }, sk.used + " (" + sk.read + " read, " + sk.ran + " ran)"),
