@@ -23,7 +23,7 @@ def _fail(message: str) -> typer.Exit:
 
 def serve(
     path: Annotated[Path, typer.Argument(help="A run folder, or a folder of runs (e.g. archive/).", show_default=False)],
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8765,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8765,
     host: Annotated[str, typer.Option(help="Interface to listen on; anything but localhost is reachable from other machines.")] = "127.0.0.1",
 ) -> None:
     """Browse runs in a web page: the tree, each node's change, results, trajectories and cost, plots, runs compared.
