@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -219,10 +220,21 @@ def _run_embedder(run, spec: str, model: str, stack: ExitStack, console: Console
     if isinstance(embedder, UnavailableEmbedder):
         console.print(f"[yellow]warning:[/] no embeddings ({embedder.reason}); agents rank skills "
                       "lexically", highlight=False)
+    else:  # load the model while the first jobs start, not when the first agent asks
+        threading.Thread(target=_warm_up, args=(embedder,), name="hgm-embedder", daemon=True).start()
     close = getattr(embedder, "close", None)
     if close is not None:
         stack.callback(close)
     return embedder
+
+
+def _warm_up(embedder) -> None:
+    from hgm.skills.embed import EmbeddingUnavailable, warm_up
+
+    try:
+        warm_up(embedder)
+    except EmbeddingUnavailable as e:  # each call will say so too, with a 503
+        log.warning("%s; agents rank skills lexically", e)
 
 
 def reap_sweep() -> None:

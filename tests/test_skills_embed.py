@@ -19,6 +19,7 @@ from hgm.skills.embed import (
     open_run_embedder,
     resolve_embedder,
     run_spec,
+    warm_up,
 )
 
 
@@ -79,6 +80,10 @@ def test_a_model_that_cannot_load_is_unavailable_with_the_reason(tmp_path):
     embedder = resolve_embedder(f"st:{tmp_path / 'no-such-model'}")
     with pytest.raises(EmbeddingUnavailable, match="did not load from"):
         embedder.embed(["x"])
+    with pytest.raises(EmbeddingUnavailable, match="did not load from"):  # also when warmed up
+        warm_up(CachedEmbedder(embedder, tmp_path / "embeddings.db"))
+    warm_up(None)
+    warm_up(ScriptedEmbedder())  # nothing to load
 
 
 # --- the cache ------------------------------------------------------------------------------

@@ -61,6 +61,15 @@ def test_a_call_past_its_time_limit_is_stopped(tmp_path, sandbox):
     assert not answer.ok and "time limit" in answer.error
 
 
+def test_a_call_works_in_the_workspace_it_is_given(tmp_path, sandbox):
+    skill = _skill(tmp_path, "path-probe")
+    workspace = tmp_path / "project"
+    workspace.mkdir()
+    (workspace / "data.txt").write_text("x")
+    assert call_skill(sandbox, skill, "path_exists", {"path": "data.txt"}, workspace=workspace).result is True
+    assert call_skill(sandbox, skill, "path_exists", {"path": "data.txt"}).result is False  # a scratch folder
+
+
 @pytest.mark.skipif(not get_sandbox("local").isolated, reason="needs bubblewrap (apt install bubblewrap)")
 def test_skill_code_cannot_see_the_host_files(tmp_path, sandbox):
     skill = _skill(tmp_path, "path-probe")

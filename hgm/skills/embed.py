@@ -123,6 +123,17 @@ def run_spec(embedding_model: str, chat_model: str) -> str:
     return embedding_model
 
 
+def warm_up(embedder: Embedder | None) -> None:
+    """Load the model behind ``embedder`` now (e.g. in a background thread at the start of a
+    run), so that the first agent that asks is not kept waiting; a no-op for models that need
+    no loading. Raises :class:`EmbeddingUnavailable` when it cannot load."""
+    while embedder is not None:
+        load = getattr(embedder, "load", None)
+        if load is not None:
+            load()
+        embedder = getattr(embedder, "embedder", None)
+
+
 def normalise(vectors: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (zero rows stay zero), as float32."""
     vectors = np.asarray(vectors, dtype=np.float32)
@@ -203,6 +214,10 @@ class SentenceTransformerEmbedder:
         model = self._load()
         get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(get())
+
+    def load(self) -> None:
+        """Load the model now rather than on the first call."""
+        self._load()
 
     def _load(self) -> Any:
         with self._lock:
