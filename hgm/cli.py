@@ -67,6 +67,7 @@ def run(
     out: Annotated[Path | None, typer.Option(help="Run folder to create (default: archive/run-<time>).")] = None,
     resume: Annotated[Path | None, typer.Option(help="Continue the run in this folder; flags given change its config (recorded).")] = None,
     allow_model_change: Annotated[bool, typer.Option("--allow-model-change", help="On --resume, accept a --model other than the run's.")] = False,
+    skills_from: Annotated[list[str] | None, typer.Option("--skills-from", help="RUN or RUN:NODE whose verified skills the new run's seed carries (repeatable; default node: the best).")] = None,
     allow_free: Annotated[bool, typer.Option("--allow-free", help="The model is free: count calls to a model without a known price as $0 (else --max-usd refuses it).")] = False,
 ) -> None:
     """Evolve the seed agent: expand, evaluate, and record everything in a run folder.
@@ -86,7 +87,7 @@ def run(
 
     overrides = dict(model=model, benchmark=benchmark, sandbox=sandbox, policy=policy, workers=workers,
                      seed=seed, max_evals=max_evals, max_usd=max_usd, max_hours=max_hours, max_nodes=max_nodes,
-                     allow_free=allow_free or None)
+                     allow_free=allow_free or None, skills_from=skills_from or None)
     try:
         plan = plan_run(overrides=overrides, config_file=config_file, out=out, resume=resume,
                         allow_model_change=allow_model_change)

@@ -100,10 +100,27 @@ def open_or_create(config: RunConfig, out: Path, resume: bool, tasks: list[Task]
     order = np.random.default_rng(config.seed).permutation(len(ids)).tolist()
     try:
         with tempfile.TemporaryDirectory(prefix=scratch_prefix("seed")) as scratch:
-            return Run.create(out, node0_tree(config, Path(scratch)),
-                              config=config.model_dump(mode="json"), task_ids=ids, task_order=order)
+            tree, skills = node0_tree(config, Path(scratch)), None
+            if config.skills_from:
+                tree, skills = _with_imported_skills(config, tree, Path(scratch))
+            return Run.create(out, tree, config=config.model_dump(mode="json"), task_ids=ids,
+                              task_order=order, skills=skills)
     except ArchiveError as e:
         raise ConfigError(str(e)) from None
+
+
+def _with_imported_skills(config: RunConfig, tree: Path, scratch: Path):
+    """Node 0's tree with the skills of ``config.skills_from`` (hgm.skills.transfer), and its
+    index entries with their provenance."""
+    from hgm.skills.transfer import TransferError, import_skills, seed_entries
+
+    if tree == config.seed_agent:  # a user's seed is used as it is: import into a copy
+        tree = Path(shutil.copytree(tree, scratch / "seed_with_skills"))
+    try:
+        imported = import_skills(config.skills_from, tree)
+    except TransferError as e:
+        raise ConfigError(str(e)) from None
+    return tree, seed_entries(tree, imported)
 
 
 @dataclass(frozen=True)
@@ -253,6 +270,7 @@ def _search(run, config: RunConfig, parts: Parts, stack: ExitStack, console: Con
     from hgm.jobs import CostLedger, Worker, WorkerSettings
     from hgm.jobs.evaluation import bounds_from_config
     from hgm.loop import Limits, run_search
+    from hgm.skills.embed import run_spec
 
     sock_dir = Path(tempfile.mkdtemp(prefix=scratch_prefix("gw")))  # unix socket paths must be short
     stack.callback(shutil.rmtree, sock_dir, True)
@@ -280,7 +298,7 @@ def _search(run, config: RunConfig, parts: Parts, stack: ExitStack, console: Con
         self_check_time_limit_s=config.self_check_time_limit_s,
         test_time_limit_s=config.test_time_limit_s, memory_mb=config.memory_mb,
         bounds=bounds_from_config(config), skill_dedup_cosine=config.skill_dedup_cosine,
-        embedding_model=getattr(config, "embedding_model", "none"),
+        embedding_model=run_spec(config.embedding_model, parts.model),
     ))
     executor = get_executor("local", config.workers)
     stack.callback(executor.shutdown, False)

@@ -26,7 +26,7 @@ def test_a_demo_run_grows_a_skill_node_and_the_cli_shows_it(tmp_path: Path):
     config.write_text("skill_expansion_fraction: 1.0\n")
     out = tmp_path / "run"
     done = hgm("run", "-c", str(config), "--model", "scripted:demo", "--benchmark", TASKS,
-               "--sandbox", "local", "--workers", "1", "--max-evals", "10", "--out", str(out))
+               "--sandbox", "local", "--workers", "2", "--max-evals", "10", "--out", str(out))
     assert done.returncode == 0, done.stdout + done.stderr
 
     listed = json.loads(hgm("skills", "list", str(out), "--json").stdout)
@@ -58,3 +58,19 @@ def test_a_demo_run_grows_a_skill_node_and_the_cli_shows_it(tmp_path: Path):
 
     missing = hgm("skills", "show", str(out), "no-such-skill")
     assert missing.returncode == 1 and "no skill named 'no-such-skill'" in missing.stderr
+
+    # Skills travel: a new run's seed carries that node's verified skills, provenance kept.
+    second = tmp_path / "second"
+    done = hgm("run", "--model", "scripted:demo", "--benchmark", "builtin?ids=agenda-timezone-day",
+               "--sandbox", "local", "--max-evals", "1", "--skills-from", f"{out}:{node}", "--out", str(second))
+    assert done.returncode == 0, done.stdout + done.stderr
+    seeded = {s["name"]: s for s in json.loads(hgm("skills", "list", str(second), "--node", "0", "--json").stdout)}
+    carried = seeded[skill["name"]]
+    assert carried["verified"] and carried["source_tasks"] == skill["source_tasks"]
+    assert carried["origin"]["how"] == "imported" and carried["origin"]["node"] == node
+    assert carried["origin"]["run"] == str(out.resolve()) and carried["origin"]["origin"]["how"] == "distilled"
+    assert hgm("check", str(second)).returncode == 0
+    refused = hgm("run", "--model", "scripted:demo", "--benchmark", "builtin", "--sandbox", "local",
+                  "--skills-from", f"{out}:999", "--out", str(tmp_path / "third"))
+    assert refused.returncode == 2 and "node 999 does not exist" in refused.stderr
+    assert not (tmp_path / "third").exists()
