@@ -104,7 +104,9 @@ def test_every_llm_call_is_attributed_to_a_node_and_costed(demo_run):
     assert calls
     for c in calls:
         assert c["node"] in node_ids and c["scope_kind"] in {"evaluation", "expansion", "diagnosis"}
-        assert c["cost_usd"] > 0
+        # The demo's evaluations search skills through the gateway's embeddings; the run's
+        # embedding model (scripted for a scripted model) is free.
+        assert c["cost_usd"] > 0 or c["request"].get("endpoint") == "embeddings"
     recorded = sum(e.cost_usd for e in run.evaluations()) + sum(x.cost_usd for x in run.expansions())
     assert recorded == pytest.approx(sum(c["cost_usd"] for c in calls))
 
