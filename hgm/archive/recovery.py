@@ -56,10 +56,11 @@ def replay(
     """Rebuild :class:`TreeStats` from recorded nodes and evaluations (in id order).
 
     Evaluations are recorded as they complete, which need not be the order their tasks were
-    handed out: when a node's recorded task lies ahead of its next fresh task, the tasks
-    before it were dispatched first, so they are taken too and wait for their own rows.
-    Those that never got one were in flight when the run stopped; they are released onto
-    the node's retry list, to be redone first.
+    handed out, and a policy may take any untried task (the HGM paper preset takes a random
+    one): each row takes its own task. A task the run-wide order reached before a recorded
+    one but that has no row of its own was in flight when the run stopped (or never
+    dispatched); it stays untried and is handed out first, as ``next_task`` follows the
+    order.
     """
     stats = TreeStats(n_tasks, np.asarray(task_order, dtype=np.int64), capacity=len(nodes) + 1)
     for n in nodes:
@@ -67,30 +68,15 @@ def replay(
     for parent in failed_expansion_parents:
         stats.start_expansion(parent)
         stats.end_expansion(parent, failed=True)
-    waiting: dict[int, list[int]] = {}
     for ev in evaluations:
-        held = waiting.setdefault(ev.node, [])
-        if ev.task_index in held:
-            held.remove(ev.task_index)
-        else:
-            _take(stats, ev, held)
+        _take(stats, ev)
         stats.record_eval(ev.node, ev.task_index, ev.outcome)
-    for node, held in waiting.items():
-        for task in held:
-            stats.release_task(node, task)
     return stats
 
 
-def _take(stats: TreeStats, ev: Evaluation, held: list[int]) -> None:
+def _take(stats: TreeStats, ev: Evaluation) -> None:
+    """Take the evaluation's task (any untried one, or one waiting for a retry)."""
     try:
         stats.take_task(ev.node, ev.task_index)
-        return
     except ValueError as e:
-        first_error = e
-    cursor = int(stats.snapshot().issued[ev.node])
-    ahead = [int(t) for t in stats.task_order[cursor:]]
-    if ev.task_index not in ahead:
-        raise ArchiveError(f"evaluation {ev.id} cannot be replayed: {first_error}")
-    for task in ahead[: ahead.index(ev.task_index)]:
-        held.append(stats.take_task(ev.node, task))
-    stats.take_task(ev.node, ev.task_index)
+        raise ArchiveError(f"evaluation {ev.id} cannot be replayed: {e}") from None
