@@ -80,12 +80,15 @@ SKILL_TOOL_SPECS = [
 ]
 
 # Runs in the subprocess: argv = skill folder, module, function; stdin = the arguments (JSON).
-# What the skill prints goes to stderr, so stdout carries only the result.
+# What the skill prints, or the programs it starts, goes to stderr (file descriptor 1 is made a
+# copy of 2), so the saved stdout carries only the result.
 RUNNER = """\
-import importlib, json, sys, traceback
+import importlib, json, os, sys, traceback
 folder, module, function = sys.argv[1:4]
 sys.path.insert(0, folder)
-out, sys.stdout = sys.stdout, sys.stderr
+out = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)
+sys.stdout = sys.stderr
 try:
     value = getattr(importlib.import_module(module), function)(**json.load(sys.stdin))
     text = json.dumps({"result": value}, default=repr)

@@ -16,9 +16,10 @@ AGENT_ROOT = Path(__file__).resolve().parent.parent
 COUNT_LINES = '''\
 """Count lines."""
 
+import subprocess
 import time
 
-__all__ = ["count_lines", "explode", "nap"]
+__all__ = ["count_lines", "explode", "noisy", "nap"]
 
 
 def count_lines(path: str) -> dict[str, int]:
@@ -31,6 +32,12 @@ def count_lines(path: str) -> dict[str, int]:
 def explode(message: str = "boom") -> None:
     """Raise an error."""
     raise ValueError(message)
+
+
+def noisy() -> str:
+    """Start a program that writes to the standard output."""
+    subprocess.run(["echo", "noise from a child"])
+    return "quiet"
 
 
 def nap(seconds: float) -> None:
@@ -192,6 +199,12 @@ class SkillToolsTest(unittest.TestCase):
         self.assertEqual(json.loads(result_json), {"result": {"lines": 3}})
         self.assertEqual(printed, "counting three.txt")
 
+    def test_what_a_skills_child_process_prints_does_not_spoil_the_result(self):
+        result = self.run_skill("noisy")
+        result_json, printed = result.output.split("\n[printed by the skill]\n")
+        self.assertEqual(json.loads(result_json), {"result": "quiet"})
+        self.assertEqual(printed, "noise from a child")
+
     def test_run_accepts_arguments_sent_as_a_json_string(self):
         result = self.run_skill("count_lines", '{"path": "three.txt"}')
         self.assertEqual(json.loads(result.output.split("\n[")[0]), {"result": {"lines": 3}})
@@ -213,7 +226,7 @@ class SkillToolsTest(unittest.TestCase):
         result = self.run_skill("helper_not_exported")
         self.assertFalse(result.ok)
         self.assertTrue(result.output.startswith("Error: skill count-lines has no entry point"))
-        self.assertIn("count_lines, explode, nap", result.output)
+        self.assertIn("count_lines, explode, noisy, nap", result.output)
 
     def test_run_refuses_arguments_that_are_not_an_object(self):
         self.assertIn("must be a JSON object", self.run_skill("count_lines", [1, 2]).output)
