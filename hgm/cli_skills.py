@@ -246,15 +246,12 @@ def search(
 
 
 def _index_embedder(run):
-    """The embedder that made the index's vectors, when it can be opened here; else None."""
-    models = {r["embedding_model"] for r in run.query("SELECT DISTINCT embedding_model FROM skills")}
-    if len(models) != 1 or None in models:
-        return None
-    spec = run.config.get("embedding_model") or "none"
+    """The run's embedding model (as its agents had it), or None when it cannot be opened here
+    (the search is then lexical)."""
     try:
-        from hgm.skills.embed import open_run_embedder
+        from hgm.skills.embed import open_run_embedder, run_spec
 
-        embedder = open_run_embedder(spec, run.path)
-        return embedder if embedder is not None and embedder.model_id in models else None
+        spec = run_spec(run.config.get("embedding_model") or "none", run.config.get("model") or "")
+        return open_run_embedder(spec, run.path)
     except Exception:  # noqa: BLE001 - no embedding model here: BM25 it is
         return None

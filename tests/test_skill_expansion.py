@@ -199,3 +199,27 @@ def test_adopting_another_lineages_skill(run, box, scripted, tmp_path):
     assert result.valid and "adopt word-count from node" in node.proposal
     [adopted] = [s for s in list_skills(run._conn(), node.id) if s.name == "word-count"]
     assert adopted.id == skill.id and adopted.introduced_by == first.id and adopted.nodes == 2
+
+
+def test_the_worker_plans_distil_from_a_pass_and_adopt_from_another_lineage(run, box, scripted, tmp_path):
+    import numpy as np
+
+    from hgm.jobs import Worker, WorkerSettings
+    from hgm.types import Outcome, Task
+
+    _, first = expand(run, box, scripted, tmp_path / "a", reply())  # node 1 carries word-count
+    tree = run.checkout(0, tmp_path / "plain")
+    (tree / "note.txt").write_text("an edit\n")
+    second = run.add_node(0, tree, kind=NodeKind.EDIT, proposal="edit", skills=[])
+    tasks = [Task(t, f"Count the words of {t}.", tmp_path, tmp_path, "true") for t in run.task_ids]
+    worker = Worker(run, box, scripted["gateway"], None, tasks, WorkerSettings(model="distil"))
+    rng = np.random.default_rng(0)
+    assert worker.plan_skill(second.id, rng).adopt.name == "word-count"  # no failures: the first
+    run.record_evaluation(second.id, 1, Outcome.FAIL, trajectory=b"{}")
+    plan = worker.plan_skill(second.id, rng)  # nothing passed in its clade: adopt
+    assert plan.adopt is not None and plan.adopt.name == "word-count" and plan.adopt.node == first.id
+    assert "word_count.py" in plan.adopt.files
+    run.record_evaluation(first.id, 0, Outcome.PASS, trajectory=b'{"steps": 1}')
+    plan = worker.plan_skill(first.id, rng)  # its own clade passed; nothing left to adopt
+    assert plan.success is not None and (plan.success.node, plan.success.task) == (first.id, "t0")
+    assert plan.success.trajectory == '{"steps": 1}' and plan.adopt is None

@@ -214,17 +214,21 @@ class Worker:
         return SkillPlan(node, success=SuccessCase(e["node"], task.id, task.instructions, text))
 
     def _adopt_choice(self, node: int, candidates: list[dict]) -> AdoptChoice:
-        from hgm.skills.library import bm25, skill_files
+        """The candidate most relevant to the node's failed tasks (SkillCatalog: embedding
+        cosine, or BM25), ties to the oldest."""
+        from hgm.skills.library import CATALOG_SQL, catalog_of, skill_files
 
         failed = self.run.query("SELECT DISTINCT task_index FROM evaluations WHERE node = ? "
                                 "AND outcome = 'fail' ORDER BY task_index LIMIT 5", (node,))
         query = "\n".join(self.tasks[r["task_index"]].instructions for r in failed)
-        scores = bm25([c["search_text"] for c in candidates], query)
-        best = max(range(len(candidates)), key=lambda i: (float(scores[i]), -i))
-        c = candidates[best]
+        by_id = {c["id"]: c for c in candidates}
+        rows = self.run.query(CATALOG_SQL.format(",".join("?" * len(by_id))), tuple(by_id))
+        catalog = catalog_of(rows, self.embedder())
+        hits = catalog.search(query, k=1) if query else []
+        c, score = (by_id[hits[0].key], hits[0].score) if hits else (candidates[0], 0.0)
         files = skill_files(self.run.repo, self.run.node(c["node"]).commit, c["name"])
         return AdoptChoice(c["id"], c["name"], c["node"], {k: v.encode() for k, v in files.items()},
-                           float(scores[best]))
+                           float(score))
 
     def skill_job(self, plan: SkillPlan, ref: str) -> Callable[[], ExpansionResult]:
         s = self.settings

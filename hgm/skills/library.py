@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import tarfile
 import tempfile
 from dataclasses import asdict, dataclass
@@ -153,49 +152,36 @@ class SearchHit:
 def search_skills(db: sqlite_utils.Database, query: str, *, node: int | None = None, k: int = 10,
                   embedder: object | None = None) -> tuple[str, list[SearchHit]]:
     """The ``k`` skills (of ``node``, or of the whole run) that best match ``query``, and the
-    mode used: ``embedding`` (cosine over the index's vectors, when ``embedder`` made them)
-    or ``lexical`` (BM25 over the search text)."""
+    mode used, by :class:`hgm.skills.retrieval.SkillCatalog`: ``embedding`` (cosine; the
+    index's vectors of ``embedder``'s model, the others embedded now) or ``lexical`` (BM25)."""
     summaries = {s.id: s for s in list_skills(db, node)}
     if not summaries:
         return "lexical", []
-    rows = db.conn.execute(
-        f"SELECT id, search_text, embedding, embedding_model FROM skills WHERE id IN "
-        f"({','.join('?' * len(summaries))})", tuple(summaries)).fetchall()
-    ids = [r[0] for r in rows]
-    usable = embedder is not None and all(r[2] is not None and r[3] == embedder.model_id for r in rows)
-    if usable:
-        matrix = np.stack([np.frombuffer(r[2], np.float32) for r in rows])
-        scores, mode = matrix @ np.asarray(embedder.embed([query])[0], np.float32), "embedding"
-    else:
-        scores, mode = bm25([r[1] for r in rows], query), "lexical"
-    kept = [i for i in range(len(ids)) if mode == "embedding" or scores[i] > 0]  # BM25 0: no word shared
-    order = sorted(kept, key=lambda i: (-float(scores[i]), summaries[ids[i]].name))[:k]
-    hits = [SearchHit(ids[i], summaries[ids[i]].name, summaries[ids[i]].description,
-                      round(float(scores[i]), 4)) for i in order]
-    return mode, hits
+    catalog = catalog_of(skill_rows(db, list(summaries)), embedder)
+    hits = catalog.search(query, k)
+    return catalog.mode, [SearchHit(h.key, h.name, h.description, round(h.score, 4)) for h in hits]
 
 
-_WORD = re.compile(r"[a-z0-9]+")
+CATALOG_SQL = ("SELECT id, name, description, search_text, embedding, embedding_model FROM skills "
+               "WHERE id IN ({}) ORDER BY id")
 
 
-def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
+def skill_rows(db: sqlite_utils.Database, ids: list[int]) -> list[dict]:
+    return list(db.query(CATALOG_SQL.format(",".join("?" * len(ids))), tuple(ids)))
 
 
-def bm25(documents: list[str], query: str, k1: float = 1.2, b: float = 0.75) -> np.ndarray:
-    """Okapi BM25 scores of ``documents`` for ``query`` (bag of lowercase words)."""
-    docs = [words(d) for d in documents]
-    n, avg = len(docs), max(sum(map(len, docs)) / max(len(docs), 1), 1.0)
-    scores = np.zeros(n)
-    for term in set(words(query)):
-        df = sum(term in d for d in docs)
-        if not df:
-            continue
-        idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
-        for i, d in enumerate(docs):
-            tf = d.count(term)
-            scores[i] += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len(d) / avg))
-    return scores
+def catalog_of(rows: list[dict], embedder: object | None = None):
+    """A :class:`hgm.skills.retrieval.SkillCatalog` over skill rows (:data:`CATALOG_SQL`'s
+    columns; keys: the row ids); vectors of another model than ``embedder``'s are not used."""
+    from hgm.skills.retrieval import SkillCatalog
+
+    model = getattr(embedder, "model_id", None)
+    return SkillCatalog([
+        (r["id"], r["name"], r["description"], r["search_text"] or r["name"],
+         np.frombuffer(r["embedding"], np.float32)
+         if r["embedding"] is not None and r["embedding_model"] == model else None)
+        for r in rows
+    ], embedder)
 
 
 # -- hgm check ------------------------------------------------------------------------------------
