@@ -32,7 +32,7 @@ JSON keys (``--json``): ``model``, ``benchmark``, ``evals`` (``--max-evals`` of 
 ``runs.shares.copy``, ``runs.shares.other_eval``, ``runs.shares.expansion``,
 ``runs.shares.idle`` and ``runs.shares.recording``).
 
-    python benchmarks/throughput.py [--evals 16] [--sandboxes local,docker] [--workers 1,2,4] [--json]
+    python benchmarks/throughput.py [--evals 10] [--sandboxes local,docker] [--workers 1,2,4] [--json]
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ def _table(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--evals", type=int, default=16, help="--max-evals of each hgm run")
+    parser.add_argument("--evals", type=int, default=10, help="--max-evals of each hgm run")
     parser.add_argument("--sandboxes", default="local,docker", help="sandbox specs, comma-separated")
     parser.add_argument("--workers", default="1,2,4", help="worker counts, comma-separated")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
