@@ -141,3 +141,26 @@ def test_a_version_2_run_is_upgraded(tmp_path: Path):
                             status=NodeStatus.VALID, skills=entries_from_tree(tmp_path / "s2"))
         assert [s.introduced_by for s in list_skills(run._conn(), node.id)] == [node.id]
     assert check_run(path) == []
+
+
+def test_embedded_near_duplicates_are_linked(skill_run: Run, tmp_path: Path):
+    from hgm.skills.embed import ScriptedEmbedder
+
+    tree = skill_run.checkout(0, tmp_path / "child")
+    write_skill(tree / "skills", "adder-again", test="import unittest\n")
+    embedder = ScriptedEmbedder()
+    child = skill_run.add_node(0, tree, kind=NodeKind.SKILL, proposal="again",
+                               skills=entries_from_tree(tree, embedder=embedder))
+    [again] = show_skill(skill_run._conn(), skill_run.repo, "adder-again")
+    assert [d["name"] for d in again.near_duplicates] == [] and again.carried_by == [child.id]
+    # The seed's adder had no vector; embedded now (a re-indexed content), they are linked.
+    tree2 = skill_run.checkout(child.id, tmp_path / "grandchild")
+    (tree2 / "skills" / "adder" / "SKILL.md").write_text(
+        (tree2 / "skills" / "adder" / "SKILL.md").read_text() + "\nv2\n")
+    skill_run.add_node(child.id, tree2, kind=NodeKind.EDIT, proposal="v2",
+                       skills=entries_from_tree(tree2, embedder=embedder))
+    [_, adder2] = show_skill(skill_run._conn(), skill_run.repo, "adder")
+    [link] = adder2.near_duplicates
+    assert link["name"] == "adder-again" and link["cosine"] >= 0.9
+    mode, hits = search_skills(skill_run._conn(), "add two numbers", node=child.id + 1, embedder=embedder)
+    assert mode == "embedding" and hits[0].name.startswith("adder")
