@@ -12,8 +12,11 @@ OUT ?=
 RUN_ARGS ?= --max-usd 2 --max-evals 100
 
 DOCKER ?= 1
-# Installed before the project so that sentence-transformers finds torch in place and does not
-# pull a multi-GB CUDA build on machines without a GPU; set TORCH= to keep the one you have.
+# Installed before the project, so that sentence-transformers finds torch in place instead of
+# pulling the newest (multi-GB, CUDA) build. The pin is the CPU wheel where pip can find one
+# locally (CI's machines); on another machine without a GPU, take the CPU build with
+#   make setup TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
+# and set TORCH= to keep the torch you have.
 TORCH ?= torch==2.13.0
 
 .PHONY: setup system-packages venv docker test test-toolchains test-gpu lint run bench clean
@@ -35,7 +38,7 @@ $(VENV)/.installed: pyproject.toml
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	@if [ -n "$(TORCH)" ] && ! $(BIN)/python -c 'import torch' 2>/dev/null; then \
-	  $(BIN)/pip install -q '$(TORCH)'; \
+	  $(BIN)/pip install -q $(TORCH); \
 	fi
 	$(BIN)/pip install -q -e '.[test]'
 	@touch $@
