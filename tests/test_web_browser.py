@@ -195,6 +195,9 @@ def test_hostile_run_text_shows_as_text_and_runs_nothing(watched, server):
     description = "skill description " + HOSTILE  # the table shows its start, the cell's title all of it
     assert description[:140] in page.inner_text("table.skills")
     assert page.locator("table.skills tbody td[title]").first.get_attribute("title") == description
+    page.goto(server + "#/compare?run=hostile&run=a")
+    page.wait_for_selector("table.matrix tbody tr")
+    assert HOSTILE_TASK in page.inner_text("table.matrix") and SCRIPT in page.inner_text("table.compare")
     _assert_nothing_ran(watched)
 
 

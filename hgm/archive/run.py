@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import sqlite_utils
@@ -43,6 +43,31 @@ RECORD_SCOPES = ("evaluation", "expansion")
 """LLM-call scopes whose cost the enclosing record states already (see :meth:`Run.totals`)."""
 
 _EXPANSION_KEYS = {"problem_statement", "cost_usd", "reason", "started_at"}
+
+
+def half_made(path: Path) -> bool:
+    """Whether ``path`` is a run that a killed process left while making it: ``config.yaml``
+    (written first) is there, but node 0 was never committed to ``hgm.db``. Nothing was done
+    in such a run yet, so it can be made again from its config."""
+    path = Path(path)
+    if not (path / CONFIG).is_file():
+        return False
+    if not (path / DB).is_file():
+        return True
+    try:
+        with closing(sqlite3.connect(f"{(path / DB).resolve().as_uri()}?mode=ro", uri=True)) as con:
+            return con.execute("SELECT count(*) FROM nodes WHERE id = 0").fetchone()[0] == 0
+    except sqlite3.OperationalError as e:  # no nodes table: killed before the first migration
+        return "no such table" in str(e)
+    except sqlite3.DatabaseError:  # a database that cannot be read is not silently remade
+        return False
+
+
+def clear_half_made(path: Path) -> None:
+    """Empty a :func:`half_made` run folder (the driver's lock stays) so it can be made again."""
+    if not half_made(path):
+        raise ArchiveError(f"{path} is not a half-made run; refusing to empty it")
+    _empty_dir(Path(path))
 
 
 def missing_parts(path: Path) -> list[str]:
