@@ -52,6 +52,7 @@ SCRIPTS: dict[str, Script] = {
     "scheduler.py": Script(
         {"scheduler-10k": ("--nodes", "10000"), "scheduler-100k": ("--nodes", "100000")}, ("--nodes", "300")
     ),
+    "skills.py": Script({"skills": ()}, ("--skills", "300", "--lineage", "20", "--queries", "5", "--embed-texts", "5")),
     "throughput.py": Script({"throughput": ()}, ("--evals", "2", "--workers", "2"), docker=True),
     # 10,000 nodes take over 10 minutes to simulate on the 2-core machine: make bench stays under 15.
     "web.py": Script({"web": ("--nodes", "1000")}, ("--nodes", "30")),
