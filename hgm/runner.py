@@ -83,8 +83,15 @@ def open_or_create(config: RunConfig, out: Path, resume: bool, tasks: list[Task]
     a non-empty folder, from a newer hgm) is bad input: ConfigError.
     """
     from hgm.archive import ArchiveError, Run
+    from hgm.archive.run import clear_half_made, half_made
 
     ids = [t.id for t in tasks]
+    if resume and half_made(out):
+        # Killed while the run was being made: nothing was done in it, so make it again from
+        # its config.yaml (the plan's config), rather than refuse it as "not a run".
+        log.warning("%s was left half-made by a killed driver; making it again", out)
+        clear_half_made(out)
+        resume = False
     if resume:
         try:
             run = Run.open(out)

@@ -104,3 +104,40 @@ def _group_alive(pgid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_a_run_killed_while_being_made_is_made_again_on_resume(tmp_path):
+    """A SIGKILL between config.yaml and node 0's commit leaves a folder that is not yet a run;
+    --resume makes it from its config.yaml instead of refusing it as "not a run"."""
+    import shutil
+
+    from hgm.archive.run import half_made
+
+    hgm = str(Path(sys.executable).parent / "hgm")
+    args = ["--model", "scripted:demo", "--benchmark", "builtin?ids=paginate-page-count",
+            "--sandbox", "local", "--workers", "1"]  # fmt: skip
+    made = subprocess.run([hgm, "run", *args, "--max-evals", "1", "--out", "run"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert made.returncode == 0, made.stdout + made.stderr
+    run = tmp_path / "run"
+    assert not half_made(run)
+    (run / "hgm.db").unlink()  # as if killed after the git repository, before the database
+    shutil.rmtree(run / "artifacts")
+    assert half_made(run)
+    again = subprocess.run([hgm, "run", "--resume", "run", "--max-evals", "1"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert again.returncode == 0, again.stdout + again.stderr
+    check = subprocess.run([hgm, "check", "run"], cwd=tmp_path, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_only_a_run_without_node_0_counts_as_half_made(tmp_path):
+    from hgm.archive.run import clear_half_made, half_made
+
+    assert not half_made(tmp_path)  # no config.yaml: not a run at all, never emptied
+    (tmp_path / "config.yaml").write_text("model: scripted:demo\n")
+    (tmp_path / "hgm.db").write_bytes(b"not a database, but maybe someone's data" * 100)
+    assert not half_made(tmp_path)  # an unreadable database is reported, not remade
+    with pytest.raises(Exception, match="not a half-made run"):
+        clear_half_made(tmp_path)
+    assert (tmp_path / "hgm.db").exists()
