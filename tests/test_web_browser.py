@@ -212,6 +212,9 @@ def test_a_run_in_progress_gains_nodes_without_a_reload(watched, server, root):
     assert _node_count(root / "b") == 1
     _open_tree(watched, server, "b", 1)
     page = watched.page
+    page.click('svg.tree [data-node="0"]')
+    page.wait_for_selector("#panel h2[data-node='0']")
+    assert "Children (0)" in page.inner_text("#panel")
     page.evaluate("window.__same_page = true")
     resumed = subprocess.Popen([sys.executable, "-m", "hgm.cli", "run", "--resume", root / "b", "--max-evals", "14"],
                                env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -220,6 +223,8 @@ def test_a_run_in_progress_gains_nodes_without_a_reload(watched, server, root):
     finally:
         assert resumed.wait(timeout=120) == 0, resumed.stderr.read()
     assert page.evaluate("window.__same_page") is True
+    sync_api.expect(page.locator("#panel")).to_contain_text("Children (", timeout=30_000)
+    sync_api.expect(page.locator("#panel")).not_to_contain_text("Children (0)", timeout=30_000)  # the open panel follows
     sync_api.expect(page.locator(NODES)).to_have_count(_node_count(root / "b"))
     watched.clean()
 

@@ -109,11 +109,16 @@
       if (hits.length) selectNode(hits[0]);
     });
     if (params.get("node") !== null) selectNode(Number(params.get("node")));
+    // What the open node panel shows that a live run can change: results, clade, failures, children.
+    const panelState = (t, id) => [t.evals[id], t.clade_evals[id], t.failed[id], t.parent.filter((p) => p === id).length].join();
     poll(runId, tree.version, async () => {
+      const before = view.data;
       const [sm, t] = await Promise.all([api("summary", { run: runId }), api("tree", { run: runId })]);
       fillHead(sm);
       view.setData(t);
       holder.dataset.nodes = t.id.length;
+      const id = view.selected;
+      if (id !== null && panelState(before, id) !== panelState(t, id)) HGM.showNode(panel, runId, id, selectNode);
     });
   }
 
