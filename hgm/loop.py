@@ -317,6 +317,7 @@ class Search:
             pending.node, pending.task, result.outcome, duration_s=result.duration_s,
             cost_usd=charge.cost_usd, trajectory=result.trajectory, test_log=result.test_log,
             reason=result.reason, ref=pending.ref, timings=dict(result.timings),
+            skill_usage=result.skill_usage,
         )
         self.stats.record_eval(pending.node, pending.task, result.outcome)
         if infrastructure:  # a repeated error still says the infrastructure may be broken

@@ -34,7 +34,8 @@ from hgm.archive.lock import LOCK
 from hgm.archive.recovery import repair, replay
 from hgm.search.tree import TreeStats
 from hgm.skills import index as skill_index
-from hgm.skills.usage import skill_usage
+from hgm.skills.usage import SkillUsage
+from hgm.skills.usage import skill_usage as parse_skill_usage
 from hgm.types import Evaluation, Expansion, Node, NodeKind, NodeStatus, Outcome
 
 CONFIG, GIT_DIR, DB, ARTIFACTS = "config.yaml", "agents.git", "hgm.db", "artifacts"
@@ -379,13 +380,15 @@ class Run:
         reason: str | None = None,
         ref: str | None = None,
         timings: dict[str, float] | None = None,
+        skill_usage: SkillUsage | None = None,
     ) -> Evaluation:
         """Record one evaluation; its trajectory and test log become artifacts (by sha256).
 
         An ``evaluation`` event (id, node, task, outcome, and ``ref``, the scope its LLM calls
         were logged under; ``timings``, where the job's time went, when given) is written in
         the same transaction, so the events account for every evaluation row, even after a
-        crash at any instant.
+        crash at any instant. The skills it searched, read and ran (``skill_usage``, else
+        parsed from the trajectory) go into the skill index in that transaction too.
         """
         node, task_index, outcome = int(node), int(task_index), Outcome(outcome)
         if self.node(node).status is not NodeStatus.VALID:
@@ -400,6 +403,8 @@ class Run:
             name: None if data is None else self.store.put(data)
             for name, data in (("trajectory", trajectory), ("test_log", test_log))
         }
+        if skill_usage is None and trajectory:
+            skill_usage = parse_skill_usage(trajectory if isinstance(trajectory, bytes) else trajectory.encode())
         with self._lock:
             self.recording_s += time.perf_counter() - start
         with self._write() as database:
@@ -420,9 +425,8 @@ class Run:
             if timings:
                 event["timings"] = dict(timings)
             schema.insert_event(database, "evaluation", event, row["created_at"])
-            if trajectory and skill_index.node_has_skills(database, node):
-                usage = skill_usage(trajectory if isinstance(trajectory, bytes) else trajectory.encode())
-                skill_index.record_usage(database, row["id"], node, usage)
+            if skill_usage is not None and skill_index.node_has_skills(database, node):
+                skill_index.record_usage(database, row["id"], node, skill_usage)
         return schema.evaluation_from_row(row)
 
     def log_llm_call(
