@@ -164,3 +164,28 @@ def test_embedded_near_duplicates_are_linked(skill_run: Run, tmp_path: Path):
     assert link["name"] == "adder-again" and link["cosine"] >= 0.9
     mode, hits = search_skills(skill_run._conn(), "add two numbers", node=child.id + 1, embedder=embedder)
     assert mode == "embedding" and hits[0].name.startswith("adder")
+
+
+def test_the_cli_says_what_is_wrong_in_one_line(skill_run: Run, tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from hgm.cli import app
+
+    path = str(skill_run.path)
+    skill_run.close()
+    cli = CliRunner()
+    listed = cli.invoke(app, ["skills", "list", path, "--json"])
+    assert listed.exit_code == 0 and [s["name"] for s in json.loads(listed.stdout)] == ["adder"]
+    for args, message in [
+        (["skills", "list", path, "--node", "7"], "node 7 does not exist in this run"),
+        (["skills", "show", path, "nosuch"], "no skill named 'nosuch'"),
+        (["skills", "list", str(tmp_path / "nothing")], "is not an hgm run"),
+    ]:
+        result = cli.invoke(app, args)
+        assert result.exit_code == 1 and message in result.output, result.output
+    conn = sqlite3.connect(Path(path) / "hgm.db")  # as an older hgm left it (views never migrate)
+    conn.executescript("DROP TABLE skill_searches; DROP TABLE skill_usage; DROP TABLE skill_links; "
+                       "DROP TABLE node_skills; PRAGMA user_version = 2;")
+    conn.close()
+    old = cli.invoke(app, ["skills", "list", path])
+    assert old.exit_code == 1 and "has no skill index" in old.output and len(old.output.strip().splitlines()) == 1
