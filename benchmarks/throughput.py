@@ -12,9 +12,10 @@ happen as the HGM policy asks for them, and their time counts.
 Where the time goes comes from the run's archive, not from guesses: every ``evaluation``
 event carries the ``timings`` the evaluation measured (hgm.jobs.evaluation.EvalResult), the
 ``expansions`` table the start and end of each expansion, and the ``stopped`` event the
-driver's ``recording_s`` (archive writes: transactions, commits, artifacts). The window is
-the search itself, from the ``started`` event to the ``stopped`` one (process start-up, the
-seed's self-check and preflight are in ``process_wall_s`` only). Worker shares are
+driver's ``recording_s`` (archive writes: transactions, commits, artifacts). The window, and
+the driver's CPU, are those of the search itself: the child process reads its clocks when
+``hgm.loop.run_search`` starts and ends (process start-up, the embedding model's load and
+preflight are in ``process_wall_s`` only). Worker shares are
 seconds summed over jobs divided by workers x window: ``agent`` (the agent's command),
 ``hidden_tests`` (the test command), ``sandbox_start`` (waiting for a container, or making
 the cgroup, both runs), ``copy`` (workspace copies, hidden-test injection, mounts copied in
@@ -32,7 +33,7 @@ JSON keys (``--json``): ``model``, ``benchmark``, ``evals`` (``--max-evals`` of 
 ``runs.shares.copy``, ``runs.shares.other_eval``, ``runs.shares.expansion``,
 ``runs.shares.idle`` and ``runs.shares.recording``).
 
-    python benchmarks/throughput.py [--evals 10] [--sandboxes local,docker] [--workers 1,2,4] [--json]
+    python benchmarks/throughput.py [--evals 20] [--sandboxes local,docker] [--workers 1,2,4] [--json]
 """
 
 from __future__ import annotations
@@ -49,17 +50,33 @@ from pathlib import Path
 
 MODEL, BENCHMARK = "scripted:demo", "builtin"
 
-# Runs the hgm CLI in this child process, then writes its rusage (self, children) as JSON.
+# Runs the hgm CLI in this child process and writes, as JSON, the CPU seconds (the driver's
+# own, its children's) and wall seconds spent inside hgm.loop.run_search: the search itself,
+# without start-up (imports, the embedding model, preflight). The wrapper only reads clocks.
 _DRIVER = """
-import json, resource, sys
+import json, resource, sys, time
+import hgm.loop
 from hgm.cli import app
+
+def cpu():
+    return [sum(getattr(resource.getrusage(w), f) for f in ("ru_utime", "ru_stime"))
+            for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+
+search, inner = {}, hgm.loop.run_search
+def timed(*args, **kwargs):
+    before, start = cpu(), time.perf_counter()
+    try:
+        return inner(*args, **kwargs)
+    finally:
+        after = cpu()
+        search.update(self=after[0] - before[0], children=after[1] - before[1],
+                      wall=time.perf_counter() - start)
+hgm.loop.run_search = timed  # hgm.runner imports it when the search starts
 try:
     app(sys.argv[2:], prog_name="hgm")
 finally:
-    use = {k: resource.getrusage(w) for k, w in
-           (("self", resource.RUSAGE_SELF), ("children", resource.RUSAGE_CHILDREN))}
     with open(sys.argv[1], "w") as f:
-        json.dump({k: u.ru_utime + u.ru_stime for k, u in use.items()}, f)
+        json.dump(search, f)
 """
 
 # Worker phases of an evaluation's timings, by the share they count towards.
@@ -84,17 +101,14 @@ def run_once(sandbox: str, workers: int, evals: int, scratch: Path) -> dict:
         tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
         raise SystemExit(f"hgm run --sandbox {sandbox} --workers {workers} exited {done.returncode}: "
                          + " | ".join(tail))  # fmt: skip
-    cpu = json.loads(usage.read_text())
-    return {"sandbox": sandbox, "workers": workers, **_from_archive(out / "hgm.db", workers),
-            "process_wall_s": round(wall, 3), **_cpu(cpu)}  # fmt: skip
+    search = json.loads(usage.read_text())
+    return {"sandbox": sandbox, "workers": workers, **_from_archive(out / "hgm.db", workers, search["wall"]),
+            "process_wall_s": round(wall, 3), "driver_cpu_s": round(search["self"], 3),
+            "children_cpu_s": round(search["children"], 3)}  # fmt: skip
 
 
-def _cpu(cpu: dict) -> dict:
-    return {"driver_cpu_s": round(cpu["self"], 3), "children_cpu_s": round(cpu["children"], 3)}
-
-
-def _from_archive(db: Path, workers: int) -> dict:
-    """Counts, window and time shares, read from the run's hgm.db."""
+def _from_archive(db: Path, workers: int, window: float) -> dict:
+    """Counts and time shares over the search's ``window`` seconds, read from the run's hgm.db."""
     conn = sqlite3.connect(db)
     try:
         events = [(kind, json.loads(data), at) for kind, data, at in
@@ -103,10 +117,8 @@ def _from_archive(db: Path, workers: int) -> dict:
             "SELECT finished_at - started_at FROM expansions WHERE started_at IS NOT NULL").fetchall()
     finally:
         conn.close()
-    begin = next(at for kind, _, at in events if kind == "started")
-    end, stopped = next((at, data) for kind, data, at in reversed(events) if kind == "stopped")
+    stopped = next(data for kind, data, _ in reversed(events) if kind == "stopped")
     timings = [data.get("timings") or {} for kind, data, _ in events if kind == "evaluation"]
-    window = end - begin
     capacity = workers * window
     totals = {name: sum(t.get(p, 0.0) for t in timings for p in phases) for name, phases in _PHASES.items()}
     totals["other_eval"] = sum(t.get("total", 0.0) for t in timings) - sum(totals.values())
@@ -152,7 +164,7 @@ def _table(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--evals", type=int, default=10, help="--max-evals of each hgm run")
+    parser.add_argument("--evals", type=int, default=20, help="--max-evals of each hgm run")
     parser.add_argument("--sandboxes", default="local,docker", help="sandbox specs, comma-separated")
     parser.add_argument("--workers", default="1,2,4", help="worker counts, comma-separated")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
