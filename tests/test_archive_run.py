@@ -479,3 +479,15 @@ def test_a_run_is_made_in_a_folder_that_holds_only_its_driver_lock(tmp_path: Pat
     with driver_lock(tmp_path / "run"):
         Run.create(tmp_path / "run", archive_seed, config={}, task_ids=["t0"]).close()
     assert check_run(tmp_path / "run") == [] and (tmp_path / "run" / LOCK).exists()
+
+
+def test_a_diagnosis_is_counted_once_inside_its_expansion(archive_run: Run, tmp_path: Path):
+    # The gateway's ledger charges a diagnosis call to the expansion it is for (same ref), so
+    # the expansion's cost already holds it.
+    archive_run.log_llm_call(
+        node=0, scope_kind="diagnosis", scope_id="exp-1", model="m", request={"messages": []},
+        response={"choices": []}, prompt_tokens=10, completion_tokens=5, cost_usd=0.1, latency_s=0.1,
+    )  # fmt: skip
+    archive_run.record_failed_expansion(0, problem_statement="p", reason="no change", cost_usd=0.3)
+    totals = archive_run.totals()
+    assert totals["cost_usd"] == pytest.approx(0.3) and totals["llm_cost_usd"] == pytest.approx(0.1)

@@ -40,7 +40,7 @@ from hgm.types import Evaluation, Expansion, Node, NodeKind, NodeStatus, Outcome
 
 CONFIG, GIT_DIR, DB, ARTIFACTS = "config.yaml", "agents.git", "hgm.db", "artifacts"
 
-RECORD_SCOPES = ("evaluation", "expansion")
+RECORD_SCOPES = ("evaluation", "expansion", "diagnosis")
 """LLM-call scopes whose cost the enclosing record states already (see :meth:`Run.totals`)."""
 
 _EXPANSION_KEYS = {"problem_statement", "cost_usd", "reason", "started_at"}
@@ -517,8 +517,9 @@ class Run:
 
         ``cost_usd`` is the sum of every evaluation's and every expansion's (valid,
         invalid and failed) ``cost_usd``, plus LLM calls outside those records: calls whose
-        ``scope_kind`` is in :data:`RECORD_SCOPES` ("evaluation", "expansion") are taken to
-        be included in the cost their record states, so they are not added again. Node rows'
+        ``scope_kind`` is in :data:`RECORD_SCOPES` ("evaluation", "expansion", and "diagnosis",
+        whose calls the expansion they diagnose for is charged) are taken to be included in
+        the cost their record states, so they are not added again. Node rows'
         ``cost_usd`` is descriptive and not added (it repeats its expansion's).
         ``cost_breakdown`` gives each part, and ``llm_cost_usd`` all LLM calls together.
         """
