@@ -70,7 +70,9 @@ insists on it) -- ``isolated = True``:
       carries the command's output and the archives in a framed stream the command cannot
       write to.
     - speed: after a run, a container of the same shape is started ahead for the next one
-      (``prestart``), so a run rarely waits for a container to start.
+      (``prestart``), so a run rarely waits for a container to start; small read-only mounts
+      marked ``Mount.shared`` (hgm's verdict runner) are copied into it as it starts, and
+      only a run with exactly that content gets it.
     - limits: ``memory_mb`` as the container's memory (no swap) -- a sum over all its
       processes; ``pids`` as its pids limit (threads count); ``cpus`` as a CPU quota.
       Read-only mounts are tmpfs volumes of ``disk_mb`` too. Mounts whose files would not fit
