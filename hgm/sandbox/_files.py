@@ -15,6 +15,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -290,9 +291,14 @@ def remove_tree(root: Path) -> None:
         else:
             shutil.rmtree(root, onerror=fix_and_retry)
     except (RecursionError, OSError):
-        # GNU chmod and rm walk any depth; -R does not follow symlinks.
-        subprocess.run(["chmod", "-R", "u+rwx", "--", str(root)], capture_output=True, check=False)
-        subprocess.run(["rm", "-rf", "--one-file-system", "--", str(root)], capture_output=True,
-                       check=False)  # fmt: skip
-        if os.path.lexists(root):
-            raise OSError(f"could not remove {root}") from None
+        # GNU chmod and rm walk any depth; -R does not follow symlinks. A few tries, since a
+        # process of the command that is still exiting (a loaded machine) may add a file or
+        # hold a lazily unmounted folder for a moment.
+        for attempt in range(5):
+            subprocess.run(["chmod", "-R", "u+rwx", "--", str(root)], capture_output=True, check=False)
+            done = subprocess.run(["rm", "-rf", "--one-file-system", "--", str(root)],
+                                  capture_output=True, text=True, check=False)  # fmt: skip
+            if not os.path.lexists(root):
+                return
+            time.sleep(0.1 * 2**attempt)
+        raise OSError(f"could not remove {root}: {done.stderr.strip()[-300:]}") from None
