@@ -51,6 +51,13 @@ def test_a_demo_run_grows_a_skill_node_and_the_cli_shows_it(tmp_path: Path):
     found = json.loads(hgm("skills", "search", str(out), skill["origin"]["task"], "-k", "3", "--json").stdout)
     assert found["hits"][0]["name"] == skill["name"]
 
+    # Every indexed skill, the seed's starter skills included, has its embedding and model id.
+    import sqlite3
+
+    with sqlite3.connect(f"file:{out / 'hgm.db'}?mode=ro", uri=True) as db:
+        unembedded = db.execute("SELECT name FROM skills WHERE embedding IS NULL OR embedding_model IS NULL").fetchall()
+    assert unembedded == []
+
     nodes = hgm("tree", str(out), "--json")
     assert '"skill"' in nodes.stdout
     check = hgm("check", str(out))

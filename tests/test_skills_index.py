@@ -189,3 +189,23 @@ def test_the_cli_says_what_is_wrong_in_one_line(skill_run: Run, tmp_path: Path):
     conn.close()
     old = cli.invoke(app, ["skills", "list", path])
     assert old.exit_code == 1 and "has no skill index" in old.output and len(old.output.strip().splitlines()) == 1
+
+
+def test_the_seeds_skills_get_their_embeddings_when_the_model_is_loaded(skill_run: Run, tmp_path: Path):
+    from hgm.skills.embed import ScriptedEmbedder
+
+    def missing() -> list[dict]:
+        return skill_run.query("SELECT name FROM skills WHERE embedding IS NULL OR embedding_model IS NULL")
+
+    assert [r["name"] for r in missing()] == ["adder"]  # indexed before any model was loaded
+    tree = skill_run.checkout(0, tmp_path / "child")
+    write_skill(tree / "skills", "adder-again", test="import unittest\n")
+    skill_run.add_node(0, tree, kind=NodeKind.EDIT, proposal="again", skills=entries_from_tree(tree))
+    embedder = ScriptedEmbedder()
+    assert skill_run.fill_skill_embeddings(embedder) == 2 and missing() == []
+    rows = skill_run.query("SELECT name, embedding_model FROM skills ORDER BY id")
+    assert {r["embedding_model"] for r in rows} == {embedder.model_id}
+    [adder] = show_skill(skill_run._conn(), skill_run.repo, "adder-again")
+    assert [d["name"] for d in adder.near_duplicates] == ["adder"]  # linked once embedded
+    assert skill_run.fill_skill_embeddings(embedder) == 0
+    assert check_run(skill_run.path) == []

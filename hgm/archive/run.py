@@ -576,6 +576,12 @@ class Run:
             if done:
                 self.log_event("repaired", done)
 
+    def fill_skill_embeddings(self, embedder: object) -> int:
+        """Embed indexed skills that have none yet (node 0's are indexed before the run's
+        embedding model is loaded) with the run's ``embedder``; returns how many."""
+        with self._write() as database:
+            return skill_index.fill_embeddings(database, embedder)
+
     def _index_seed(self, skills: list[skill_index.SkillEntry]) -> None:
         with self._write() as database:
             skill_index.record_node_skills(database, 0, None, skills, created_at=self._clock())

@@ -186,7 +186,8 @@ class Worker:
             if skills is None and result.valid:
                 from hgm.skills.index import entries_from_tree
 
-                skills = tuple(entries_from_tree(dest))
+                # Unchanged skills hit the run's embedding cache; new ones are embedded once.
+                skills = tuple(entries_from_tree(dest, embedder=self.embedder()))
             sha = self.run.prepare_commit(parent, dest, result.problem_statement)
         finally:
             shutil.rmtree(dest, ignore_errors=True)
@@ -265,6 +266,8 @@ class Worker:
                     self._embedder.embed(["probe"])  # an unavailable backend raises here
                 except Exception:  # noqa: BLE001 - a missing optional model: fall back to words
                     self._embedder = None
+                if self._embedder is not None:  # the seed's skills, indexed before it loaded
+                    self.run.fill_skill_embeddings(self._embedder)
             return self._embedder
 
     def pick_failure(self, node: int, rng: np.random.Generator) -> FailureCase | None:

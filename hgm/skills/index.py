@@ -118,6 +118,26 @@ def record_node_skills(
           (node, skill, entry.name, int(before.get(entry.name) == skill)))
 
 
+def fill_embeddings(db: sqlite_utils.Database, embedder: object,
+                    near_cosine: float = NEAR_DUPLICATE_COSINE) -> int:
+    """Embed the indexed skills that have no embedding yet (the seed's, recorded before the
+    run's embedding model was loaded), link their near-duplicates; returns how many."""
+    rows = db.conn.execute(
+        "SELECT id, name, search_text FROM skills WHERE embedding IS NULL ORDER BY id"
+    ).fetchall()
+    if not rows:
+        return 0
+    vectors = embedder.embed([text or name for _, name, text in rows])
+    for (skill, name, text), vector in zip(rows, vectors, strict=True):
+        blob = np.asarray(vector, np.float32).tobytes()
+        db.conn.execute("UPDATE skills SET embedding = ?, embedding_model = ? WHERE id = ?",
+                        (blob, embedder.model_id, skill))  # fmt: skip
+        entry = SkillEntry(name=name, description="", content_hash="", search_text=text or "",
+                           embedding=blob, embedding_model=embedder.model_id)
+        _link_near_duplicates(db, skill, entry, near_cosine)
+    return len(rows)
+
+
 def _insert_skill(db: sqlite_utils.Database, node: int, parent: int | None, entry: SkillEntry,
                   earlier: int | None, created_at: float) -> int:
     origin = dict(entry.origin)
