@@ -67,8 +67,8 @@ def _import_stack() -> tuple[Any, Any]:
         import transformers
     except ImportError:
         raise ImportError(
-            "the hf: model backend needs torch and transformers: pip install torch transformers "
-            "(on a machine without a GPU, install torch==2.13.0 first to get the CPU build)"
+            "the hf: model backend needs torch and transformers: install torch (its CPU build on a "
+            "machine without a GPU), then pip install 'hgm[hf]'"
         ) from None
     return torch, transformers
 
