@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import sys
+import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -113,10 +115,21 @@ def run(
     if outcome.abandoned:
         # Abandoned jobs still occupy worker threads, which Python would wait for at exit;
         # their sandboxes die with this process and the resume redoes their work.
-        sys.stdout.flush()
-        os._exit(ExitCode.INTERRUPTED)
+        _exit_now(ExitCode.INTERRUPTED)
+    if any(t.daemon and t.is_alive() for t in threading.enumerate()):
+        # Everything is recorded and closed. A background thread (the embedding model still
+        # loading, a model's generation thread) could hold a lock the interpreter's shutdown
+        # needs, and keep a finished run from exiting: leave without that shutdown.
+        _exit_now(outcome.exit_code)
     if outcome.exit_code != ExitCode.FINISHED:
         raise typer.Exit(outcome.exit_code)
+
+
+def _exit_now(code: int) -> NoReturn:
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _print_best(run_dir: Path) -> None:
