@@ -24,6 +24,7 @@ from pathlib import Path
 from hgm.gateway import ChatRequest, Scope
 from hgm.gateway.openai_format import message_text
 from hgm.gateway.scripted import DEFAULT_COST_USD, ScriptedModel
+from hgm.pyast import parse as ast_parse
 from hgm.search.tree import TreeStats
 from hgm.testing_skills import demo_skill_reply, is_distil_request
 from hgm.types import Outcome, Task
@@ -227,7 +228,7 @@ def _parameters(text: str) -> ast.arguments | None:
     """The parameters of the shortest prefix ``(...)`` of ``text`` that parses as a signature."""
     for end in (i for i, ch in enumerate(text) if ch == ")"):
         try:
-            function = ast.parse(f"def f{text[: end + 1]}: pass").body[0]
+            function = ast_parse(f"def f{text[: end + 1]}: pass").body[0]
         except SyntaxError:
             continue
         if isinstance(function, ast.FunctionDef):

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hgm.pyast import parse as ast_parse
+
 if TYPE_CHECKING:
     from hgm.jobs.verdict import PythonTests
 
@@ -151,7 +153,7 @@ def _module_tests(file: Path, module: str) -> dict[str, frozenset[str]]:
     """Test ids of the TestCase classes in ``file`` (by ast), with the outcomes that count."""
     try:
         source = file.read_text()
-        tree = ast.parse(source)
+        tree = ast_parse(source)
     except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return {}
     classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
@@ -256,7 +258,7 @@ def _pytest_expected(args: list[str], hidden: Path, hidden_dir: str) -> Expectat
 
 def _pytest_file_tests(file: Path, rel: str) -> dict[str, frozenset[str]]:
     try:
-        tree = ast.parse(file.read_text())
+        tree = ast_parse(file.read_text())
     except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return {}
     classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}

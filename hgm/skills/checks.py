@@ -9,6 +9,8 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from hgm.pyast import parse as ast_parse
+
 _SCALARS = frozenset({"str", "int", "float", "bool", "None"})
 _DYNAMIC_IMPORTS = frozenset({"import_module", "__import__"})
 TYPES_HELP = "use str, int, float, bool, None, list[X], dict[str, X], X | None or Literal[...]"
@@ -43,7 +45,7 @@ def annotation_problem(node: ast.expr) -> str | None:
         return None
     if isinstance(node, ast.Constant) and isinstance(node.value, str):  # a string annotation
         try:
-            return annotation_problem(ast.parse(node.value, mode="eval").body)
+            return annotation_problem(ast_parse(node.value, mode="eval").body)
         except SyntaxError:
             return bad
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):

@@ -26,6 +26,7 @@ from types import MappingProxyType
 
 import yaml
 
+from hgm.pyast import parse as ast_parse
 from hgm.skills.checks import annotation_problem, dunder_all, import_problems, local_modules
 
 NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -280,7 +281,7 @@ def _validator_problems(folder: Path) -> list[str]:
 
 def _parse(path: Path, label: str) -> ast.Module:
     try:
-        return ast.parse(path.read_bytes(), filename=label)
+        return ast_parse(path.read_bytes(), filename=label)
     except SyntaxError as e:
         raise SkillError(f"{label}: syntax error line {e.lineno}: {e.msg}") from None
     except (ValueError, OSError) as e:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from hgm.pyast import parse as ast_parse
 from hgm.skills.format import EntryPoint, Param, Skill
 
 _SCALARS = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "None": "null"}
@@ -34,7 +35,7 @@ class SchemaError(ValueError):
 def annotation_schema(annotation: str, *, strict: bool = False) -> dict[str, Any]:
     """The JSON schema of one annotation (source text); ValueError says what is unsupported."""
     try:
-        tree = ast.parse(annotation.strip(), mode="eval").body
+        tree = ast_parse(annotation.strip(), mode="eval").body
     except SyntaxError:
         raise ValueError(f"annotation {annotation!r} is not a Python expression") from None
     return _schema(tree, strict)
@@ -84,7 +85,7 @@ def decoder(annotation: str) -> Any:
     """How to turn a strict-mode argument back into the annotated value: None when it is
     taken as is, else a small tree of ``{"map": inner}`` (pairs -> dict), ``{"list": inner}``
     and ``{"any": [inner, ...]}`` (try each alternative) that the exported dispatcher walks."""
-    return _decoder(ast.parse(annotation.strip(), mode="eval").body)
+    return _decoder(ast_parse(annotation.strip(), mode="eval").body)
 
 
 # -- the parser ---------------------------------------------------------------------------

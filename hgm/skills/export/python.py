@@ -22,6 +22,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from hgm.pyast import parse as ast_parse
 from hgm.skills.export import Exported, ExportError, module_name, prepare_out
 from hgm.skills.format import Skill
 
@@ -84,7 +85,7 @@ def _copy_tests(skill: Skill, dest: Path, modules: set[str], package: str) -> No
 def rewrite_imports(source: str, modules: set[str], package: str) -> str:
     """``import m`` / ``import m as x`` / ``from m import y`` for ``m`` in ``modules`` become
     imports from ``package``; the rest of ``source`` is left byte for byte."""
-    tree = ast.parse(source)
+    tree = ast_parse(source)
     lines = source.splitlines(keepends=True)
     offsets = [0]
     for line in lines:
