@@ -95,15 +95,15 @@ def run(
                         allow_model_change=allow_model_change)
         outcome = start_run(plan, console=console)
     except ConfigError as e:
-        raise _fail(str(e), ExitCode.BAD_INPUT) from None
+        raise _leave(_fail(str(e), ExitCode.BAD_INPUT)) from None
     except RunLocked as e:
-        raise _fail(str(e), ExitCode.LOCKED) from None
+        raise _leave(_fail(str(e), ExitCode.LOCKED)) from None
     except PreflightError as e:  # the model, sandbox or benchmark cannot work: nothing was spent
-        raise _fail(f"preflight: {e}", 1) from None
+        raise _leave(_fail(f"preflight: {e}", 1)) from None
     except ArchiveError as e:
-        raise _fail(str(e)) from None
+        raise _leave(_fail(str(e))) from None
     except KeyboardInterrupt:  # before the loop took over Ctrl-C: nothing was left half-done
-        raise _fail("interrupted", ExitCode.INTERRUPTED) from None
+        raise _leave(_fail("interrupted", ExitCode.INTERRUPTED)) from None
     target = plan.out
     console.print(f"stopped: {outcome.stop_reason}", markup=False, highlight=False)
     if outcome.interrupted or outcome.exit_code != ExitCode.FINISHED:
@@ -116,13 +116,21 @@ def run(
         # Abandoned jobs still occupy worker threads, which Python would wait for at exit;
         # their sandboxes die with this process and the resume redoes their work.
         _exit_now(ExitCode.INTERRUPTED)
-    if any(t.daemon and t.is_alive() for t in threading.enumerate()):
-        # Everything is recorded and closed. A background thread (the embedding model still
-        # loading, a model's generation thread) could hold a lock the interpreter's shutdown
-        # needs, and keep a finished run from exiting: leave without that shutdown.
-        _exit_now(outcome.exit_code)
     if outcome.exit_code != ExitCode.FINISHED:
-        raise typer.Exit(outcome.exit_code)
+        raise _leave(typer.Exit(outcome.exit_code))
+    _leave(typer.Exit(0))
+
+
+def _leave(exit: typer.Exit) -> typer.Exit:
+    """``exit``, or leave at once when another thread is still alive.
+
+    Everything is recorded and closed by then. A background thread (the embedding model still
+    loading, a model's generation thread, a model call given up on) could hold a lock the
+    interpreter's shutdown needs, or be joined by it, and keep the process alive for minutes:
+    leave without that shutdown."""
+    if any(t.is_alive() for t in threading.enumerate() if t is not threading.main_thread()):
+        _exit_now(exit.exit_code)
+    return exit
 
 
 def _exit_now(code: int) -> NoReturn:

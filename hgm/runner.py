@@ -244,12 +244,22 @@ def _run_embedder(run, spec: str, model: str, stack: ExitStack, console: Console
     if isinstance(embedder, UnavailableEmbedder):
         console.print(f"[yellow]warning:[/] no embeddings ({embedder.reason}); agents rank skills "
                       "lexically", highlight=False)
-    else:  # load the model while the first jobs start, not when the first agent asks
-        threading.Thread(target=_warm_up, args=(embedder,), name="hgm-embedder", daemon=True).start()
     close = getattr(embedder, "close", None)
     if close is not None:
         stack.callback(close)
     return embedder
+
+
+def _start_warm_up(embedder) -> None:
+    """Load the embedding model while the first jobs start, not when the first agent asks.
+
+    Only once preflight has passed: a run that will not start loads nothing, and never leaves
+    a thread half-way through importing torch while the interpreter shuts down (which can
+    hang the exit for good)."""
+    from hgm.skills.embed import UnavailableEmbedder
+
+    if embedder is not None and not isinstance(embedder, UnavailableEmbedder):
+        threading.Thread(target=_warm_up, args=(embedder,), name="hgm-embedder", daemon=True).start()
 
 
 def _warm_up(embedder) -> None:
@@ -298,6 +308,7 @@ def _search(run, config: RunConfig, parts: Parts, stack: ExitStack, console: Con
     _start_model_server(run, parts.backend, stack, console)
     # Before the first decision: a run that cannot work stops here, having spent nothing.
     preflight(gateway, parts.sandbox, parts.tasks, probe_model=not parts.model.startswith("scripted:"))
+    _start_warm_up(gateway.embeddings.embedder)
     worker = Worker(run, parts.sandbox, gateway, ledger, parts.tasks, WorkerSettings(
         model=parts.model, agent_max_steps=config.agent_max_steps,
         eval_time_limit_s=config.eval_time_limit_s,
