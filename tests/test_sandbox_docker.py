@@ -407,12 +407,12 @@ class EngineProxy:
         threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
 
     def cut(self) -> None:
+        self.path.unlink(missing_ok=True)
         self.listener.close()
         for sock in self._sockets:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
-        self.path.unlink(missing_ok=True)
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -447,8 +447,10 @@ def test_engine_lost_mid_run_is_an_error_result_and_later_runs_work(box, engine,
     label = f"test-{uuid.uuid4().hex[:8]}"
     sandbox = get_sandbox(f"docker?prestart=0&run={label}")
     try:
-        threading.Timer(1.5, proxy.cut).start()
+        cutting = threading.Timer(1.5, proxy.cut)
+        cutting.start()
         lost = run(sandbox, tmp_path, "sleep 20")
+        cutting.join()  # the run may see the cut before the cut has removed the socket file
         proxy.start()
         again = run(sandbox, tmp_path, "echo back")
     finally:
