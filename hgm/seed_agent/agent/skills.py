@@ -165,7 +165,10 @@ class SkillLibrary:
             raise SkillRefused(
                 f"skill {name} has no entry point {function!r}; its entry points: {known}"
             )
-        kwargs = _kwargs(arguments)
+        try:
+            kwargs = json_object(arguments, "arguments (the keyword arguments)")
+        except ValueError as e:
+            raise SkillRefused(str(e)) from None
         timeout = min(max(float(timeout), 1.0), MAX_RUN_TIMEOUT_S)
         proc = subprocess.Popen(
             [sys.executable, "-c", RUNNER, str(skill.folder), skill.module, function],
@@ -201,17 +204,20 @@ class SkillLibrary:
         return load_skill(folder)
 
 
-def _kwargs(arguments: dict | str | None) -> dict:
-    if arguments is None or arguments == "":
+def json_object(value: dict | str | None, what: str) -> dict:
+    """``value`` as a dict: a JSON object, given parsed or as text; nothing means ``{}``.
+
+    Raises ValueError with a message the model can act on."""
+    if value is None or value == "":
         return {}
-    if isinstance(arguments, str):
+    if isinstance(value, str):
         try:
-            arguments = json.loads(arguments)
+            value = json.loads(value)
         except json.JSONDecodeError as e:
-            raise SkillRefused(f"arguments are not valid JSON ({e}); send a JSON object") from None
-    if not isinstance(arguments, dict):
-        raise SkillRefused("arguments must be a JSON object of keyword arguments")
-    return arguments
+            raise ValueError(f"{what} are not valid JSON ({e}); send a JSON object") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} must be a JSON object")
+    return value
 
 
 def _output(out: str, err: str, returncode: int | None) -> SkillOutput:

@@ -8,7 +8,6 @@ arguments, unknown tools and failing commands all come back as a ToolResult with
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.skill_search import SKILLS_DIR, EmbeddingClient
-from agent.skills import RUN_TIMEOUT_S, SKILL_TOOL_SPECS, SkillLibrary, SkillRefused
+from agent.skills import RUN_TIMEOUT_S, SKILL_TOOL_SPECS, SkillLibrary, SkillRefused, json_object
 
 # The most lines `view` shows of one file. Longer files are cut off with a marker.
 VIEW_MAX_LINES = 100
@@ -263,14 +262,7 @@ def _check_arguments(name: str, args: dict) -> None:
 
 
 def _parse_arguments(arguments: str | dict | None) -> dict:
-    if arguments is None or arguments == "":
-        return {}
-    if isinstance(arguments, dict):
-        return arguments
     try:
-        args = json.loads(arguments)
-    except json.JSONDecodeError as e:
-        raise ToolError(f"tool arguments are not valid JSON ({e}); send a JSON object") from None
-    if not isinstance(args, dict):
-        raise ToolError("tool arguments must be a JSON object")
-    return args
+        return json_object(arguments, "tool arguments")
+    except ValueError as e:
+        raise ToolError(str(e)) from None
