@@ -27,7 +27,7 @@ import numpy as np
 
 from hgm.gateway import LLMCall, Scope
 from hgm.gateway.accounting import Budget, Reservation
-from hgm.gateway.validation import BadRequest
+from hgm.gateway.validation import BadRequest, check_fields
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +44,7 @@ class NoEmbeddingModel(Exception):
 def parse_embedding_request(body: Any) -> tuple[list[str], str]:
     """The texts and the encoding format of a decoded request body; :class:`BadRequest` names
     the first field that is not allowed or not well formed."""
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    for key in body:
-        if key not in ALLOWED_FIELDS:
-            raise BadRequest(
-                f"field {key!r} is not allowed; the embeddings endpoint accepts only: "
-                + ", ".join(sorted(ALLOWED_FIELDS))
-            )
+    check_fields(body, ALLOWED_FIELDS, "the embeddings endpoint")
     texts = body.get("input")
     if isinstance(texts, str):
         texts = [texts]

@@ -78,19 +78,23 @@ _MAX_SHORT_TEXT = 256
 _SEED_BOUND = 2**63
 
 
+def check_fields(body: Any, allowed: frozenset[str] | set[str], endpoint: str) -> None:
+    """Refuse a body that is not a JSON object, or has a top-level field not in ``allowed``;
+    ``endpoint`` names who refuses it ("the gateway", "the embeddings endpoint")."""
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    for key in body:
+        if key not in allowed:
+            raise BadRequest(f"field {key!r} is not allowed; {endpoint} accepts only: "
+                             + ", ".join(sorted(allowed)))
+
+
 def parse_chat_request(body: Any, *, max_tokens_cap: int) -> ChatRequest:
     """Check a decoded JSON body against the allow-list and read it into a ChatRequest.
 
     Raises :class:`BadRequest` naming the first field that is not allowed or not well formed.
     """
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    for key in body:
-        if key not in ALLOWED_FIELDS:
-            raise BadRequest(
-                f"field {key!r} is not allowed; the gateway accepts only: "
-                + ", ".join(sorted(ALLOWED_FIELDS))
-            )
+    check_fields(body, ALLOWED_FIELDS, "the gateway")
     if "messages" not in body:
         raise BadRequest("'messages' is required and must be a non-empty list")
     for key, value in body.items():
