@@ -96,3 +96,9 @@ class Task:
     time_limit_s: float = 600.0
     language: str = "python"
     solution: Path | None = None
+    image: str | None = None
+    """A container image the agent and the hidden tests run in instead of the sandbox's own
+    (e.g. a SWE-bench instance image); only a backend that runs images (docker) can run it."""
+    workdir: str = "/work"
+    """Where the workspace is mounted in the sandbox, and where commands start (a SWE-bench
+    instance image has its repository at ``/testbed``)."""

@@ -22,6 +22,7 @@ pytest.importorskip("swebench", reason="needs the swebench package: pip install 
 
 import hgm  # noqa: E402
 from hgm.bench import BenchmarkError, apply_solution, copy_workspace, get_benchmark  # noqa: E402
+from hgm.bench._swebench_runner import GRADE_MARKER  # noqa: E402
 from hgm.bench.check import check_benchmark  # noqa: E402
 from hgm.bench.swebench import (  # noqa: E402
     Instance,
@@ -312,6 +313,19 @@ def test_gold_solution_is_resolved_by_the_test_command_and_by_grade_log(task, tm
     tests = run_hidden_tests(get_sandbox("local"), task, workspace, tmp_path, 60)
     assert tests.exit_code == 0, tests.stdout + tests.stderr
     assert grade_log(task, tests.stdout).status == "RESOLVED_FULL"
+
+
+def test_a_run_whose_tests_crash_still_says_the_test_patch_applied(task, tmp_path):
+    workspace = copy_workspace(task, tmp_path / "ws")
+    # the test process dies on import, before it reports a single test
+    (workspace / "calc" / "ops.py").write_text("import os\n\nos._exit(3)\n")
+    tests = run_hidden_tests(get_sandbox("local"), task, workspace, tmp_path, 60)
+    assert tests.exit_code == 1, tests.stdout + tests.stderr
+    verdict = json.loads(tests.stdout.rsplit(GRADE_MARKER, 1)[1])
+    grade = grade_log(task, tests.stdout)
+    assert (grade.resolved, grade.patch_applied) == (False, True)
+    assert (verdict["resolved"], verdict["patch_applied"]) == (False, True)
+    assert verdict["log_graded"] is grade.log_graded is False  # swebench read no results
 
 
 def test_changes_the_agent_makes_to_test_files_are_discarded(task, tmp_path):

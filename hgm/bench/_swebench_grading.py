@@ -46,8 +46,10 @@ class Grade:
     """swebench's verdict on one test log.
 
     ``status`` is ``RESOLVED_FULL``, ``RESOLVED_PARTIAL`` or ``RESOLVED_NO``; ``resolved``
-    is true for ``RESOLVED_FULL`` only. ``patch_applied`` is false when the log holds no
-    gradable test output (the test patch did not apply, the tests did not run).
+    is true for ``RESOLVED_FULL`` only. ``patch_applied``: the test patch applied, so the
+    tests ran (read from the harness's markers in the log). ``log_graded``: swebench found
+    test results in the log (what swebench's report calls ``patch_successfully_applied``;
+    false also when the patch applied but the tests crashed before reporting any result).
     ``tests`` is swebench's report: FAIL_TO_PASS/PASS_TO_PASS/... -> success/failure lists.
     """
 
@@ -56,6 +58,7 @@ class Grade:
     resolved: bool
     patch_applied: bool
     tests: dict
+    log_graded: bool = False
 
 
 def require_swebench():
@@ -154,9 +157,17 @@ def grade_log(task: Task, log: str) -> Grade:
         instance_id=spec["instance_id"],
         status=get_resolution_status(tests) if tests else "RESOLVED_NO",
         resolved=bool(entry["resolved"]),
-        patch_applied=bool(entry["patch_successfully_applied"]),
+        patch_applied=_test_patch_applied(log),
         tests=tests,
+        log_graded=bool(entry["patch_successfully_applied"]),
     )
+
+
+def _test_patch_applied(log: str) -> bool:
+    """Whether the log says the test patch applied (the harness's markers)."""
+    from swebench.harness.constants import APPLY_PATCH_FAIL, APPLY_PATCH_PASS, RESET_FAILED
+
+    return APPLY_PATCH_PASS in log and APPLY_PATCH_FAIL not in log and RESET_FAILED not in log
 
 
 def evaluate_with_harness(

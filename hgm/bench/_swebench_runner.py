@@ -6,11 +6,17 @@ test files the test patch touches, as they were at the base commit) and ``sweben
 grading modules of the installed swebench package). The task's test command runs it from the
 workspace root with the sandbox's ``python3``, so it uses the standard library only.
 
-It does what the SWE-bench harness's evaluation script does, minus the container: put the
-test files back as they were at the base commit (whatever the agent did to them), apply the
-test patch, run the instance's test command between the harness's start and end markers,
-record its exit status, and grade that log with ``swebench.harness.grading.get_eval_report``.
-It exits 0 exactly when swebench says the instance is resolved.
+It does what the SWE-bench harness's evaluation script does, in whatever container the task
+runs in (an instance image, with the repository at /testbed): put the test files back as they
+were at the base commit (whatever the agent did to them), apply the test patch, then in one
+bash process run the instance's setup script (environment activation, exports, install) and
+its test command between the harness's start and end markers, record the test command's exit
+status, and grade that log with ``swebench.harness.grading.get_eval_report``. It exits 0
+exactly when swebench says the instance is resolved.
+
+Its verdict line says ``patch_applied`` (the test patch applied, so the tests could run) and
+``log_graded`` (swebench found test results in the log: what swebench itself calls
+``patch_successfully_applied``, which is false for a run whose tests crashed before reporting).
 """
 
 import json
@@ -65,9 +71,21 @@ def apply_test_patch(root: Path) -> tuple[bool, str]:
     return False, "".join(output)
 
 
-def run_tests(root: Path, script: str) -> tuple[int, str]:
+def run_tests(root: Path, setup: str, script: str, markers) -> tuple[int, str]:
+    """Setup, then the test command between the markers, in one bash process (so that the
+    setup's activation and exports hold for the tests); the test command's exit status."""
+    body = "\n".join(
+        [
+            setup,
+            f"echo '{markers.START_TEST_OUTPUT}'",
+            script,
+            "__hgm_status=$?",
+            f"echo '{markers.END_TEST_OUTPUT}'",
+            "exit $__hgm_status",
+        ]
+    )
     proc = subprocess.run(
-        ["bash", "-c", script],
+        ["bash", "-c", body],
         cwd=root,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -78,8 +96,9 @@ def run_tests(root: Path, script: str) -> tuple[int, str]:
     return proc.returncode, proc.stdout
 
 
-def build_log(spec: dict, root: Path, markers) -> str:
-    """The evaluation log, in the harness's format, printed as it is written."""
+def build_log(spec: dict, root: Path, markers) -> tuple[str, bool]:
+    """The evaluation log, in the harness's format, printed as it is written, and whether
+    the test patch applied."""
     lines: list[str] = []
 
     def emit(text: str) -> None:
@@ -89,22 +108,20 @@ def build_log(spec: dict, root: Path, markers) -> str:
     problem = restore_test_files(root, spec["test_files"])
     if problem is not None:
         emit(f"{markers.RESET_FAILED}: {problem}")
-        return "\n".join(lines)
+        return "\n".join(lines), False
     applied, output = apply_test_patch(root)
     emit(output.rstrip("\n"))
     if not applied:
         emit(markers.APPLY_PATCH_FAIL)
-        return "\n".join(lines)
+        return "\n".join(lines), False
     emit(markers.APPLY_PATCH_PASS)
-    emit(markers.START_TEST_OUTPUT)
-    code, output = run_tests(root, spec["test_script"])
+    code, output = run_tests(root, spec.get("setup_script", ""), spec["test_script"], markers)
     emit(output.rstrip("\n"))
-    emit(markers.END_TEST_OUTPUT)
     emit(f"{markers.TEST_EXIT_CODE}: {code}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n", True
 
 
-def grade(spec: dict, log_file: Path) -> dict:
+def grade(spec: dict, log_file: Path, patch_applied: bool) -> dict:
     from swebench.harness.grading import get_eval_report, get_resolution_status
     from swebench.types import TestSpec
 
@@ -126,7 +143,8 @@ def grade(spec: dict, log_file: Path) -> dict:
     return {
         "resolved": bool(entry["resolved"]),
         "status": get_resolution_status(tests) if tests else "RESOLVED_NO",
-        "patch_applied": bool(entry["patch_successfully_applied"]),
+        "patch_applied": patch_applied,
+        "log_graded": bool(entry["patch_successfully_applied"]),
         "tests_status": tests,
     }
 
@@ -136,10 +154,10 @@ def main() -> int:
     sys.path.insert(0, str(HERE))  # the bundled swebench grading modules
     from swebench.harness import constants
 
-    log = build_log(spec, Path.cwd(), constants)
+    log, applied = build_log(spec, Path.cwd(), constants)
     log_file = HERE / LOG_FILE
     log_file.write_text(log, encoding="utf-8")
-    result = grade(spec, log_file)
+    result = grade(spec, log_file, applied)
     print(f"{GRADE_MARKER} {json.dumps(result, sort_keys=True)}", flush=True)
     return 0 if result["resolved"] else 1
 

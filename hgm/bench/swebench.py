@@ -4,9 +4,14 @@ Instances come from a HuggingFace dataset through the ``datasets`` library (``li
 ``SWE-bench/SWE-bench_Lite``, ``verified`` is ``SWE-bench/SWE-bench_Verified``; internet
 needed), or from ``dataset=PATH``: a folder saved with ``Dataset.save_to_disk``, a ``.json``
 list or ``.jsonl`` file of instances, or a ``.parquet`` file. docs/benchmarks.md has the
-full description. Each instance becomes a task:
+full description. A record as published (no hgm ``test_cmd``) runs in its official
+instance image (:mod:`hgm.bench._swebench_images`: ``/testbed``, the conda environment
+``testbed``), and its setup, test command and log parser come from the harness's spec table
+(:mod:`hgm.bench._swebench_specs`) or the record's own ``eval_script``; a record with a
+``test_cmd`` runs in the sandbox's own image, in ``/work``. Each instance becomes a task:
 
-- workspace: the repository at ``base_commit`` (no ``.git``), checked out of the instance's
+- workspace: in an instance image, the image's ``/testbed`` (no ``.git``); else the
+  repository at ``base_commit`` (no ``.git``), checked out of the instance's
   ``repo_path``, or ``REPOS/<owner>__<name>`` with ``repos=REPOS``, else of a bare clone of
   ``https://github.com/<owner>/<name>`` made once in the cache (internet needed);
 - instructions: a short preamble and the ``problem_statement``;
@@ -52,6 +57,8 @@ from hgm.bench._swebench_grading import (
     python_parsers,
     require_swebench,
 )
+from hgm.bench._swebench_images import ImageSource, InstanceImage
+from hgm.bench._swebench_specs import TESTBED, harness_scripts, known_versions, repo_spec
 from hgm.bench.dirbench import DEFAULT_HIDDEN_TESTS_DIR, BenchmarkError
 from hgm.types import Task
 
@@ -65,7 +72,7 @@ PREAMBLE = (
     "change you make to test files is discarded before they run, so put the fix in the "
     "source.\n\n## Issue\n\n"
 )
-_LAYOUT_VERSION = "1"  # part of every cache digest: bump when the cached layout changes
+_LAYOUT_VERSION = "2"  # part of every cache digest: bump when the cached layout changes
 _SETUP_LINE = re.compile(r"^\s*(source\s+\S*activate\b|conda\s+activate\b|export\s+\w+=)")
 
 
@@ -75,11 +82,13 @@ class SwebenchBenchmark:
 
     ``dataset``: a HuggingFace dataset name or a local dataset (see the module docstring);
     ``repos``: a folder of git repositories named ``<owner>__<name>``; ``split``: the
-    dataset split (default ``test``). ``ids``, ``sample`` and ``seed`` select instances as
-    for any benchmark, but before any repository is touched.
+    dataset split (default ``test``); ``images``: a folder of ``docker save`` tarballs of
+    instance images; ``pull``: ``0`` never pulls an image the engine lacks. ``ids``,
+    ``sample`` and ``seed`` select instances as for any benchmark, but before any
+    repository or image is touched.
     """
 
-    params = ("dataset", "repos", "split", "ids", "sample", "seed")
+    params = ("dataset", "repos", "split", "images", "pull", "ids", "sample", "seed")
 
     def __init__(
         self,
@@ -87,6 +96,8 @@ class SwebenchBenchmark:
         dataset: str | None = None,
         repos: str | None = None,
         split: str | None = None,
+        images: str | None = None,
+        pull: str | None = None,
         ids: str | None = None,
         sample: str | None = None,
         seed: str | None = None,
@@ -96,7 +107,7 @@ class SwebenchBenchmark:
             raise BenchmarkError(
                 f"unknown SWE-bench variant {variant!r}; choose one of: {', '.join(DATASETS)}"
             )
-        given = {"dataset": dataset, "repos": repos, "split": split}
+        given = {"dataset": dataset, "repos": repos, "split": split, "images": images, "pull": pull}
         given |= {"ids": ids, "sample": sample, "seed": seed}
         query = "&".join(f"{k}={v}" for k, v in given.items() if v is not None)
         self.name = f"swebench:{variant}" + (f"?{query}" if query else "")
@@ -108,7 +119,12 @@ class SwebenchBenchmark:
         cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         base = dataset_folder(source)
         repos_dir = Path(repos).expanduser() if repos else None
-        self._tasks = tuple(instance_task(i, cache, repos_dir, base) for i in instances)
+        if pull not in (None, "0", "1"):
+            raise BenchmarkError(f"pull= must be 0 or 1, not {pull!r}")
+        source_images = ImageSource(Path(images).expanduser() if images else None, pull != "0")
+        self._tasks = tuple(
+            instance_task(i, cache, repos_dir, base, source_images) for i in instances
+        )
 
     def tasks(self) -> list[Task]:
         return list(self._tasks)
@@ -134,20 +150,39 @@ def workspace_patch(task: Task, workspace: Path) -> str:
 # -- building a task ----------------------------------------------------------------------
 
 
+def uses_image(instance: Instance) -> bool:
+    """Whether ``instance`` runs in its instance image: every record as published (hgm's own
+    ``test_cmd`` field marks a record made to run in the sandbox's image, in /work)."""
+    return not instance.test_cmd
+
+
 def instance_task(
-    instance: Instance, cache: Path, repos: Path | None = None, base: Path | None = None
+    instance: Instance,
+    cache: Path,
+    repos: Path | None = None,
+    base: Path | None = None,
+    images: ImageSource | None = None,
 ) -> Task:
     """The task for ``instance``, laid out in ``cache`` (reused when unchanged).
 
-    The repository is the instance's ``repo_path`` (relative to ``base``), else
-    ``repos/<owner>__<name>``, else a clone of GitHub kept in ``cache/repos``.
+    In an instance image (:func:`uses_image`) the repository is the image's /testbed, the
+    image found or fetched by ``images``. Else it is the instance's ``repo_path`` (relative
+    to ``base``), else ``repos/<owner>__<name>``, else a clone of GitHub in ``cache/repos``.
     """
     harness = harness_fields(instance)
-    digest = _digest(instance, harness)
+    image: InstanceImage | None = None
+    if uses_image(instance):
+        images = images or ImageSource()
+        image = images.ensure(instance.instance_id, instance.image)
+    digest = _digest(instance, harness, image)
     dest = cache / "tasks" / f"{instance.instance_id}-{digest[:16]}"
     if not dest.is_dir():
-        source, fetchable = _source_repo(instance, cache, repos, base)
-        _materialize(dest, lambda root: _lay_out(instance, harness, source, fetchable, root))
+        if image is not None:
+            source = images
+            _materialize(dest, lambda root: _lay_out_image(instance, harness, source, image, root))
+        else:
+            repo, fetchable = _source_repo(instance, cache, repos, base)
+            _materialize(dest, lambda root: _lay_out(instance, harness, repo, fetchable, root))
     solution = dest / "solution"
     return Task(
         id=instance.instance_id,
@@ -158,17 +193,30 @@ def instance_task(
         tests=dest / "tests",
         test_command=TEST_COMMAND,
         solution=solution if solution.is_dir() else None,
+        image=image.name if image is not None else None,
+        workdir=TESTBED if image is not None else "/work",
     )
 
 
 def harness_fields(instance: Instance) -> dict:
-    """What the runner needs besides the patch: the test script, log parser and eval type."""
+    """What the runner needs besides the patch: the setup and test scripts, the log parser
+    and the eval type. The scripts are hgm's ``test_cmd``, else read from ``eval_script``,
+    else made from the harness's spec for the instance's repository and version."""
     problems = []
-    script = instance_test_script(instance)
+    setup, script = "", instance_test_script(instance)
+    if script is None and not instance.eval_script:
+        spec = repo_spec(instance.repo, instance.version)
+        if spec is not None:
+            scripts = harness_scripts(spec, instance.test_patch)
+            setup, script = scripts.setup, scripts.test
     if script is None:
+        versions = known_versions(instance.repo)
+        known = f" (it has {', '.join(versions)})" if versions else ""
         problems.append(
-            "no test command: give field 'test_cmd', or an 'eval_script' whose test command "
-            "sits between swebench's start and end test output markers"
+            f"no test command: swebench's spec table has no test command for repo "
+            f"{instance.repo!r} version {instance.version!r}{known}; give field 'test_cmd', "
+            "or an 'eval_script' whose test command sits between swebench's start and end "
+            "test output markers"
         )
     parser = instance.log_parser or default_log_parser(instance.repo)
     if parser is None:
@@ -184,7 +232,8 @@ def harness_fields(instance: Instance) -> dict:
         problems.append(f"field 'eval_type': {eval_type!r} is not pass_and_fail or fail_only")
     if problems:
         raise BenchmarkError("\n".join(f"instance {instance.instance_id!r}: {p}" for p in problems))
-    return {"test_script": script, "log_parser": parser, "eval_type": eval_type}
+    return {"setup_script": setup, "test_script": script, "log_parser": parser,
+            "eval_type": eval_type}  # fmt: skip
 
 
 def instance_test_script(instance: Instance) -> str | None:
@@ -242,6 +291,26 @@ def _lay_out(instance: Instance, harness: dict, source: Path, fetchable: bool, r
         )
     checkout = root / "checkout"
     gitops.shared_checkout(source, instance.base_commit, checkout)
+    _lay_out_checkout(instance, harness, checkout, root)
+
+
+def _lay_out_image(
+    instance: Instance, harness: dict, images: ImageSource, image: InstanceImage, root: Path
+) -> None:
+    """The task from the image's /testbed, put under git for the patch work (every file
+    tracked, ignored ones too: build products must survive the resets)."""
+    checkout = root / "checkout"
+    images.copy_testbed(image, checkout)
+    gitops.git("init", "--quiet", cwd=checkout)
+    gitops.git("add", "--all", "--force", cwd=checkout)
+    gitops.git("commit", "--quiet", "--allow-empty", "--no-verify", "-m", "testbed", cwd=checkout)
+    _lay_out_checkout(instance, harness, checkout, root)
+
+
+def _lay_out_checkout(instance: Instance, harness: dict, checkout: Path, root: Path) -> None:
+    """Tests, reference solution and workspace from ``checkout`` (a git repository at the
+    base commit, which becomes the workspace without its .git)."""
+    label = f"instance {instance.instance_id!r}"
     test_patch = instance.test_patch.encode()
     try:
         test_files = gitops.patch_paths(checkout, test_patch)
@@ -311,10 +380,15 @@ def _materialize(dest: Path, build) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _digest(instance: Instance, harness: dict) -> str:
+def _digest(instance: Instance, harness: dict, image: InstanceImage | None) -> str:
     h = hashlib.sha256()
     used = instance.model_dump(exclude={"repo_path", "image"})
-    h.update(json.dumps([_LAYOUT_VERSION, require_swebench().__version__, used, harness]).encode())
+    built_on = [image.name, image.id] if image is not None else None
+    h.update(
+        json.dumps(
+            [_LAYOUT_VERSION, require_swebench().__version__, used, harness, built_on]
+        ).encode()
+    )
     h.update(RUNNER.read_bytes())
     return h.hexdigest()
 
@@ -330,6 +404,7 @@ __all__ = [
     "grade_log",
     "harness_fields",
     "instance_task",
+    "uses_image",
     "load_instances",
     "select_instances",
     "instance_test_script",

@@ -130,8 +130,13 @@ def run_agent(
     gateway_socket: Path,
     limits: AgentLimits,
     trajectory_cap: int = Bounds.trajectory_bytes,
+    workdir: str = "/work",
+    image: str | None = None,
 ) -> AgentRun:
     """Run the agent in ``agent_dir`` on ``workspace`` with ``instructions`` as its task.
+
+    The workspace is mounted at ``workdir``; ``image``, when given, is the container image
+    to run in instead of the sandbox's own (a task's :attr:`~hgm.types.Task.image`).
 
     The trajectory is read with a cap: a longer one (say a 4 GiB sparse file) is kept
     truncated, with a marker, never read whole.
@@ -145,11 +150,12 @@ def run_agent(
         command=AGENT_COMMAND.format(max_steps=limits.max_steps, model=shlex.quote(model)),
         mounts=(
             Mount(agent_dir, "/agent", writable=False, env="HGM_AGENT"),
-            Mount(workspace, "/work", writable=True, env="HGM_WORKSPACE"),
+            Mount(workspace, workdir, writable=True, env="HGM_WORKSPACE"),
             Mount(task_dir, "/task", writable=False, env="HGM_TASK"),
             Mount(out_dir, "/out", writable=True, env="HGM_OUT"),
         ),
-        workdir="/work",
+        workdir=workdir,
+        image=image,
         env={"HGM_TOKEN": token, "HGM_MODEL": model},
         time_limit_s=limits.time_limit_s,
         memory_mb=limits.memory_mb,
@@ -163,7 +169,7 @@ def run_agent(
         trajectory = read_capped(trajectory_file, trajectory_cap)
     else:
         trajectory = _fallback_trajectory(result)
-    return AgentRun(result=result, workspace=result.outputs.get("/work"), trajectory=trajectory)
+    return AgentRun(result=result, workspace=result.outputs.get(workdir), trajectory=trajectory)
 
 
 def _fallback_trajectory(result: RunResult) -> bytes:
@@ -220,7 +226,7 @@ def judge_hidden_tests(
         hidden_dir = hidden_tests_dir(task)
         inject_hidden_tests(task, judged, hidden_dir)
     plan = parse_test_command(task.test_command)
-    mounts = [Mount(judged, "/work", writable=True, env="HGM_WORKSPACE")]  # writable: caches, temp files
+    mounts = [Mount(judged, task.workdir, writable=True, env="HGM_WORKSPACE")]  # writable: caches, temp files
     env, command, nonce = {}, task.test_command, secrets.token_hex(16)
     if plan is not None:
         runner_dir, verdict_dir = scratch / "verdict", scratch / "verdict-out"
@@ -233,8 +239,8 @@ def judge_hidden_tests(
         ]
         env = {"HGM_VERDICT_NONCE": nonce}
         command = plan.command('"$HGM_VERDICT/runner.py"')
-    spec = RunSpec(command=command, mounts=tuple(mounts), workdir="/work", env=env,
-                   time_limit_s=time_limit_s, network="none")  # fmt: skip
+    spec = RunSpec(command=command, mounts=tuple(mounts), workdir=task.workdir, env=env,
+                   time_limit_s=time_limit_s, network="none", image=task.image)  # fmt: skip
     result = sandbox.run(spec, scratch / "judged-out")
     phases.merge(result.phases, "tests.")
     judging = time.perf_counter()
@@ -287,7 +293,7 @@ def evaluate(
         run = run_agent(
             sandbox, agent_dir, workspace, task.instructions, scratch,
             token=token, model=model, gateway_socket=gateway_socket, limits=limits,
-            trajectory_cap=bounds.trajectory_bytes,
+            trajectory_cap=bounds.trajectory_bytes, workdir=task.workdir, image=task.image,
         )  # fmt: skip
         phases.merge(run.result.phases, "agent.")
         if run.result.error:

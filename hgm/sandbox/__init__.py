@@ -154,6 +154,10 @@ class RunSpec:
     network: str = "none"
     """``"none"`` or ``"gateway"`` (only the LLM gateway, through ``gateway_socket``)."""
     gateway_socket: Path | None = None
+    image: str | None = None
+    """Run in this container image rather than the backend's own (only backends that run
+    images, i.e. docker, can; the others return ``RunResult.error``). The image must hold
+    ``python3`` and ``bash``; its root stays read-only."""
 
 
 @dataclass(frozen=True)

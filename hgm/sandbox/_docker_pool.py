@@ -36,7 +36,7 @@ def shape(spec: RunSpec) -> Hashable:
         # A socket recreated at the same path is a new file the old bind mount does not see.
         socket = (str(spec.gateway_socket), st.st_dev, st.st_ino)
     mounts = tuple((m.target, m.writable) for m in spec.mounts)
-    return (mounts, spec.network, socket, spec.memory_mb, spec.cpus, spec.pids)
+    return (spec.image, mounts, spec.network, socket, spec.memory_mb, spec.cpus, spec.pids)
 
 
 class _Start:

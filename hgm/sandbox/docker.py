@@ -127,6 +127,7 @@ class DockerSandbox:
         }
         self._lock = threading.Lock()
         self._live: set[str] = set()
+        self._images: set[str] = set()
         self._engine_lost = False
         self._links: Path | None = None
         self._reap_orphans()
@@ -156,6 +157,8 @@ class DockerSandbox:
         """Run ``spec``; see :class:`hgm.sandbox.Sandbox`."""
         check_spec(spec)
         _docker_config.check_socket(spec)
+        if spec.image is not None and not self._has_image(spec.image):
+            return failed(f"the Docker engine has no image {spec.image!r}")
         refused = _docker_files.too_big(spec, self._disk_mb, self.limits, _LAUNCHER_BYTES)
         if refused:
             return limited(refused)
@@ -179,6 +182,20 @@ class DockerSandbox:
         finally:
             for item in packed.values():
                 item.file.close()
+
+    def _has_image(self, name: str) -> bool:
+        """Whether the engine has ``name`` (a run's own image); remembered once seen."""
+        with self._lock:
+            if name in self._images:
+                return True
+        try:
+            found = image_module.image_exists(self._docker, name)
+        except self._errors:
+            return False
+        if found:
+            with self._lock:
+                self._images.add(name)
+        return found
 
     @property
     def limits(self) -> _files.TreeLimits:
@@ -389,7 +406,7 @@ class DockerSandbox:
 
     def _create(self, spec: RunSpec) -> str:
         settings = _docker_config.Settings(
-            self._image, self._runtime, self._disk_mb, self._ncpu, self._labels, self._files
+            spec.image or self._image, self._runtime, self._disk_mb, self._ncpu, self._labels, self._files
         )
         created = self._api.create_container(
             host_config=self._api.create_host_config(**_docker_config.host_config(spec, settings)),

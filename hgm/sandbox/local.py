@@ -197,6 +197,11 @@ class LocalSandbox:
     def run(self, spec: RunSpec, out_dir: Path) -> RunResult:
         """Run ``spec``; see :class:`hgm.sandbox.Sandbox`."""
         check_spec(spec)
+        if spec.image is not None:
+            return _failed(
+                f"the {self.name} sandbox cannot run container image {spec.image!r}: "
+                "use --sandbox docker"
+            )
         root = Path(tempfile.mkdtemp(prefix=scratch_prefix("sandbox")))
         phases = Phases()
         try:
