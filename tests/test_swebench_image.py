@@ -24,7 +24,7 @@ import pytest
 pytest.importorskip("swebench", reason="needs the swebench package: pip install 'hgm[swebench]'")
 docker = pytest.importorskip("docker", reason="needs the docker package: pip install 'hgm[docker]'")
 
-from hgm.bench import apply_solution, copy_workspace, get_benchmark  # noqa: E402
+from hgm.bench import BenchmarkError, apply_solution, copy_workspace, get_benchmark  # noqa: E402
 from hgm.bench.swebench import grade_log  # noqa: E402
 from hgm.jobs.evaluation import run_hidden_tests  # noqa: E402
 from hgm.sandbox import SandboxError, get_sandbox  # noqa: E402
@@ -290,3 +290,46 @@ def test_a_scripted_hgm_run_resolves_the_instance_in_its_image(world):
     with Run.open(out, readonly=True) as run:
         evaluations = run.evaluations()
     assert [(e.task, e.outcome.value) for e in evaluations] == [(IID, "pass")], evaluations
+
+
+# -- where images come from -------------------------------------------------------------------------
+def other_instance(world, iid: str) -> Path:
+    """A dataset of one record like the fixture's, for instance ``iid``."""
+    row = {**json.loads((world["root"] / "verified.jsonl").read_text()), "instance_id": iid}
+    dataset = world["root"] / f"{iid}.jsonl"
+    dataset.write_text(json.dumps(row) + "\n")
+    return dataset
+
+
+def test_an_image_the_engine_lacks_is_loaded_from_a_docker_save_tarball(world, tmp_path):
+    client = sandbox_image.connect(timeout_s=30)
+    name = "swebench/sweb.eval.x86_64.django_1776_django-90002:latest"
+    client.images.get(IMAGE).tag(name)
+    try:
+        with open(tmp_path / "django-90002.tar", "wb") as out:
+            for chunk in client.images.get(name).save(named=name):
+                out.write(chunk)
+    finally:
+        client.images.remove(name)  # only the tag: the image itself stays under IMAGE
+    dataset = other_instance(world, "django__django-90002")
+    try:
+        (task,) = get_benchmark(f"swebench:verified?dataset={dataset}&pull=0&images={tmp_path}").tasks()
+        assert task.image == name and sandbox_image.image_exists(client, name)
+    finally:
+        client.images.remove(name)
+
+
+def test_a_missing_image_is_an_error_naming_it_not_an_agent_failure(world):
+    dataset = other_instance(world, "django__django-90003")
+    with pytest.raises(BenchmarkError) as info:
+        get_benchmark(f"swebench:verified?dataset={dataset}&pull=0&images={world['root']}")
+    message = str(info.value)
+    assert "instance 'django__django-90003': no Docker image" in message
+    assert "swebench/sweb.eval.x86_64.django_1776_django-90003:latest" in message
+    assert "sweb.eval.x86_64.django__django-90003:latest" in message
+
+
+def test_a_failed_pull_says_why(world):
+    dataset = other_instance(world, "django__django-90004")
+    with pytest.raises(BenchmarkError, match="pulling swebench/sweb.eval.x86_64.django_1776_django-90004:latest failed"):
+        get_benchmark(f"swebench:verified?dataset={dataset}")
