@@ -89,11 +89,12 @@ def test_a_standard_record_gets_the_harness_s_setup_and_test_command():
     assert uses_image(record()) and not uses_image(record(test_cmd="pytest"))
 
 
-def test_an_editable_install_is_left_out_and_another_is_kept():
+def test_an_install_is_not_run_and_a_non_editable_one_puts_testbed_on_pythonpath():
     editable = harness_scripts(repo_spec("django/django", "3.0"), DJANGO_TEST_PATCH)
-    assert "pip install -e ." not in editable.setup
-    kept = harness_scripts(repo_spec("django/django", "2.2"), DJANGO_TEST_PATCH)
-    assert kept.setup.splitlines()[-1] == "python setup.py install"
+    assert "install" not in editable.setup and "PYTHONPATH" not in editable.setup
+    installed = harness_scripts(repo_spec("django/django", "2.2"), DJANGO_TEST_PATCH)
+    assert "setup.py install" not in installed.setup
+    assert installed.setup.splitlines()[-1] == "export PYTHONPATH=/testbed${PYTHONPATH:+:$PYTHONPATH}"
 
 
 def test_a_version_the_table_lacks_is_an_error_listing_the_known_ones():

@@ -106,13 +106,17 @@ def test_directives(repo: str, test_patch: str) -> list[str]:
 def harness_scripts(spec: RepoSpec, test_patch: str) -> HarnessScripts:
     """The evaluation script of the harness's release for an instance of ``spec``.
 
-    The install step is kept except where it is an editable pip install: the image already
-    has the repository installed in place at /testbed, so it would change nothing, and in a
-    sandbox without network pip would only spend its retries looking for build tools.
+    Its install step re-installs the repository so that the tests import the changed code.
+    An editable install (most rows) is left out: the image has the repository installed in
+    place at /testbed already, and in a sandbox without network pip would only spend its
+    retries looking for build tools. Any other install (``python setup.py install`` for
+    Django before 3.0, ``pip install .`` for requests) would write into the image's
+    environment, which the sandbox keeps read-only: /testbed goes first on PYTHONPATH
+    instead, so the tests import the working tree as the re-install would have made them.
     """
     setup = [*CONDA_ACTIVATE, f"cd {TESTBED}", *spec.eval_commands]
     if spec.install and not _editable(spec.install):
-        setup.append(spec.install)
+        setup.append(f"export PYTHONPATH={TESTBED}${{PYTHONPATH:+:$PYTHONPATH}}")
     test = " ".join([spec.test_cmd, *test_directives(spec.repo, test_patch)])
     return HarnessScripts(setup="\n".join(setup), test=test)
 

@@ -31,14 +31,11 @@ they are built from.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
+from hgm.bench import _swebench_layout as layout
 from hgm.bench import _swebench_repo as gitops
 from hgm.bench._swebench_dataset import (
     DEFAULT_SPLIT,
@@ -49,7 +46,6 @@ from hgm.bench._swebench_dataset import (
 )
 from hgm.bench._swebench_grading import (
     Grade,
-    bundle_grader,
     default_eval_type,
     default_log_parser,
     evaluate_with_harness,
@@ -65,14 +61,12 @@ from hgm.types import Task
 DATASETS = {"lite": "SWE-bench/SWE-bench_Lite", "verified": "SWE-bench/SWE-bench_Verified"}
 """The benchmark's variants and the HuggingFace datasets they load by default."""
 TEST_COMMAND = f"python3 {DEFAULT_HIDDEN_TESTS_DIR}/run.py"
-RUNNER = Path(__file__).with_name("_swebench_runner.py")
 PREAMBLE = (
     "You are working in a checkout of the repository {repo} at commit {commit}. Resolve the "
     "issue below by changing the repository's code. Hidden tests will check your fix; any "
     "change you make to test files is discarded before they run, so put the fix in the "
     "source.\n\n## Issue\n\n"
 )
-_LAYOUT_VERSION = "2"  # part of every cache digest: bump when the cached layout changes
 _SETUP_LINE = re.compile(r"^\s*(source\s+\S*activate\b|conda\s+activate\b|export\s+\w+=)")
 
 
@@ -83,12 +77,13 @@ class SwebenchBenchmark:
     ``dataset``: a HuggingFace dataset name or a local dataset (see the module docstring);
     ``repos``: a folder of git repositories named ``<owner>__<name>``; ``split``: the
     dataset split (default ``test``); ``images``: a folder of ``docker save`` tarballs of
-    instance images; ``pull``: ``0`` never pulls an image the engine lacks. ``ids``,
-    ``sample`` and ``seed`` select instances as for any benchmark, but before any
-    repository or image is touched.
+    instance images; ``pull``: ``0`` never pulls an image the engine lacks; ``subset``: a
+    named subset of SWE-bench Verified (:mod:`hgm.bench.subsets`, e.g. DGM's). ``subset``
+    selects first, then ``ids``, ``sample`` and ``seed`` as for any benchmark, all before
+    any repository or image is touched.
     """
 
-    params = ("dataset", "repos", "split", "images", "pull", "ids", "sample", "seed")
+    params = ("dataset", "repos", "split", "images", "pull", "subset", "ids", "sample", "seed")
 
     def __init__(
         self,
@@ -98,6 +93,7 @@ class SwebenchBenchmark:
         split: str | None = None,
         images: str | None = None,
         pull: str | None = None,
+        subset: str | None = None,
         ids: str | None = None,
         sample: str | None = None,
         seed: str | None = None,
@@ -108,14 +104,15 @@ class SwebenchBenchmark:
                 f"unknown SWE-bench variant {variant!r}; choose one of: {', '.join(DATASETS)}"
             )
         given = {"dataset": dataset, "repos": repos, "split": split, "images": images, "pull": pull}
-        given |= {"ids": ids, "sample": sample, "seed": seed}
+        given |= {"subset": subset, "ids": ids, "sample": sample, "seed": seed}
         query = "&".join(f"{k}={v}" for k, v in given.items() if v is not None)
         self.name = f"swebench:{variant}" + (f"?{query}" if query else "")
         require_swebench()
         source = dataset or DATASETS[variant]
-        instances = select_instances(
-            load_instances(source, split or DEFAULT_SPLIT), ids, sample, seed
-        )
+        instances = load_instances(source, split or DEFAULT_SPLIT)
+        if subset is not None:
+            instances = subset_instances(instances, subset, source)
+        instances = select_instances(instances, ids, sample, seed)
         cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         base = dataset_folder(source)
         repos_dir = Path(repos).expanduser() if repos else None
@@ -128,6 +125,26 @@ class SwebenchBenchmark:
 
     def tasks(self) -> list[Task]:
         return list(self._tasks)
+
+
+def subset_instances(instances: list[Instance], name: str, source: str) -> list[Instance]:
+    """The instances of the named SWE-bench subset, in the dataset's order; every one of
+    them must be in the dataset."""
+    try:
+        from hgm.bench.subsets import subset_ids
+    except ImportError:
+        raise BenchmarkError("subset= needs hgm.bench.subsets, which this installation lacks") from None
+    wanted = subset_ids("swebench", name)
+    have = {i.instance_id for i in instances}
+    missing = [iid for iid in wanted if iid not in have]
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise BenchmarkError(
+            f"subset {name!r} names {len(missing)} instances that {source} lacks: {shown} "
+            "(the subsets are of SWE-bench Verified)"
+        )
+    chosen = set(wanted)
+    return [i for i in instances if i.instance_id in chosen]
 
 
 def default_cache_dir() -> Path:
@@ -174,15 +191,21 @@ def instance_task(
     if uses_image(instance):
         images = images or ImageSource()
         image = images.ensure(instance.instance_id, instance.image)
-    digest = _digest(instance, harness, image)
+    digest = layout.digest(instance, harness, image)
     dest = cache / "tasks" / f"{instance.instance_id}-{digest[:16]}"
     if not dest.is_dir():
         if image is not None:
             source = images
-            _materialize(dest, lambda root: _lay_out_image(instance, harness, source, image, root))
+
+            def build(root: Path) -> None:
+                layout.from_image(instance, harness, source, image, root)
         else:
-            repo, fetchable = _source_repo(instance, cache, repos, base)
-            _materialize(dest, lambda root: _lay_out(instance, harness, repo, fetchable, root))
+            repo, fetchable = layout.source_repo(instance, cache, repos, base)
+
+            def build(root: Path) -> None:
+                layout.from_git(instance, harness, repo, fetchable, root)
+
+        layout.materialize(dest, build)
     solution = dest / "solution"
     return Task(
         id=instance.instance_id,
@@ -255,142 +278,6 @@ def instance_test_script(instance: Instance) -> str | None:
         return None
     setup = [line for line in lines[:start] if _SETUP_LINE.match(line) and "/testbed" not in line]
     return "\n".join([*setup, *lines[start + 1 : end]])
-
-
-def _source_repo(
-    instance: Instance, cache: Path, repos: Path | None, base: Path | None
-) -> tuple[Path, bool]:
-    """(the local git repository to check out from, whether it may be fetched into)."""
-    label = f"instance {instance.instance_id!r}"
-    if instance.repo_path:
-        path = Path(instance.repo_path).expanduser()
-        path = path if path.is_absolute() or base is None else base / path
-        field = "repo_path"
-    elif repos is not None:
-        path, field = repos / instance.repo.replace("/", "__"), "repo"
-    else:
-        try:
-            return gitops.github_clone(instance.repo, cache / "repos"), True
-        except gitops.GitError as e:
-            raise BenchmarkError(
-                f"{label}: could not clone field 'repo' {instance.repo!r} from GitHub (internet "
-                f"needed; offline, pass repos=DIR or give 'repo_path'): {e}"
-            ) from None
-    try:
-        gitops.git("rev-parse", "--git-dir", cwd=path)
-    except (gitops.GitError, OSError):
-        raise BenchmarkError(f"{label}: field {field!r}: {path} is not a git repository") from None
-    return path, False
-
-
-def _lay_out(instance: Instance, harness: dict, source: Path, fetchable: bool, root: Path) -> None:
-    label = f"instance {instance.instance_id!r}"
-    if not gitops.ensure_commit(source, instance.base_commit, fetchable):
-        raise BenchmarkError(
-            f"{label}: field 'base_commit': {source} has no commit {instance.base_commit}"
-        )
-    checkout = root / "checkout"
-    gitops.shared_checkout(source, instance.base_commit, checkout)
-    _lay_out_checkout(instance, harness, checkout, root)
-
-
-def _lay_out_image(
-    instance: Instance, harness: dict, images: ImageSource, image: InstanceImage, root: Path
-) -> None:
-    """The task from the image's /testbed, put under git for the patch work (every file
-    tracked, ignored ones too: build products must survive the resets)."""
-    checkout = root / "checkout"
-    images.copy_testbed(image, checkout)
-    gitops.git("init", "--quiet", cwd=checkout)
-    gitops.git("add", "--all", "--force", cwd=checkout)
-    gitops.git("commit", "--quiet", "--allow-empty", "--no-verify", "-m", "testbed", cwd=checkout)
-    _lay_out_checkout(instance, harness, checkout, root)
-
-
-def _lay_out_checkout(instance: Instance, harness: dict, checkout: Path, root: Path) -> None:
-    """Tests, reference solution and workspace from ``checkout`` (a git repository at the
-    base commit, which becomes the workspace without its .git)."""
-    label = f"instance {instance.instance_id!r}"
-    test_patch = instance.test_patch.encode()
-    try:
-        test_files = gitops.patch_paths(checkout, test_patch)
-        gitops.apply_patch(checkout, test_patch, check_only=True)
-    except gitops.GitError as e:
-        raise BenchmarkError(
-            f"{label}: field 'test_patch' does not apply at base_commit: {e}"
-        ) from None
-    tests = root / "tests"
-    tests.mkdir()
-    for rel in test_files:
-        if (checkout / rel).is_file():
-            _copy(checkout / rel, tests / "originals" / rel)
-    (tests / "test.patch").write_bytes(test_patch)
-    spec = {
-        "instance_id": instance.instance_id,
-        "repo": instance.repo,
-        "version": instance.version,
-        "FAIL_TO_PASS": instance.FAIL_TO_PASS,
-        "PASS_TO_PASS": instance.PASS_TO_PASS,
-        "test_files": test_files,
-        **harness,
-    }
-    (tests / "instance.json").write_text(json.dumps(spec, indent=1), encoding="utf-8")
-    shutil.copyfile(RUNNER, tests / "run.py")
-    bundle_grader(tests)
-    _lay_out_solution(instance, checkout, root / "solution")
-    shutil.rmtree(checkout / ".git")
-    checkout.rename(root / "workspace")
-
-
-def _lay_out_solution(instance: Instance, checkout: Path, dest: Path) -> None:
-    """The files the gold patch changes, as it leaves them; nothing when it removes a file."""
-    if not instance.patch.strip():
-        return
-    patch = instance.patch.encode()
-    try:
-        paths = gitops.patch_paths(checkout, patch)
-        gitops.apply_patch(checkout, patch)
-    except gitops.GitError as e:
-        raise BenchmarkError(
-            f"instance {instance.instance_id!r}: field 'patch' does not apply at base_commit: {e}"
-        ) from None
-    if all((checkout / rel).is_file() for rel in paths):
-        for rel in paths:
-            _copy(checkout / rel, dest / rel)
-    gitops.reset(checkout)
-
-
-def _copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(source, target)
-
-
-def _materialize(dest: Path, build) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=dest.parent))
-    try:
-        build(tmp)
-        # Built aside and renamed: a reader never sees half an entry, and of two loads
-        # racing, the second finds the first one's entry and drops its own.
-        tmp.rename(dest)
-    except OSError:
-        if not dest.is_dir():
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _digest(instance: Instance, harness: dict, image: InstanceImage | None) -> str:
-    h = hashlib.sha256()
-    used = instance.model_dump(exclude={"repo_path", "image"})
-    built_on = [image.name, image.id] if image is not None else None
-    h.update(
-        json.dumps(
-            [_LAYOUT_VERSION, require_swebench().__version__, used, harness, built_on]
-        ).encode()
-    )
-    h.update(RUNNER.read_bytes())
-    return h.hexdigest()
 
 
 __all__ = [
