@@ -4,7 +4,8 @@ with one line that says why, before any evaluation is started or paid for.
 - :func:`priced_backend` (when the backend is built): a run with ``max_usd`` needs a model
   whose price is known, else its budget would count every call as $0;
 - :func:`preflight` (once the gateway is up): the benchmark's tasks are on disk, the sandbox
-  passes ``hgm doctor``'s checks for its backend, and one cheap model call goes through the
+  passes ``hgm doctor``'s checks for its backend and runs the tasks' own container images
+  where they have one, and one cheap model call goes through the
   gateway (recorded like any call, with scope ``other``). A provider that refuses the key, does
   not know the model, or keeps failing is found here instead of in every evaluation.
 """
@@ -90,6 +91,7 @@ def preflight(
     """
     check_tasks(tasks)
     check_sandbox(getattr(sandbox, "name", ""))
+    check_task_images(tasks, getattr(sandbox, "name", ""))
     check_endpoint(Path(gateway.socket_path))
     if probe_model:
         check_model(gateway)
@@ -103,6 +105,19 @@ def check_tasks(tasks: Sequence[Task]) -> None:
         for what, path in (("workspace", task.workspace), ("tests", task.tests)):
             if not Path(path).is_dir():
                 raise PreflightError(f"benchmark: task {task.id}: its {what} {path} is not a folder")
+
+
+def check_task_images(tasks: Sequence[Task], sandbox_name: str) -> None:
+    """A task with its own container image (a SWE-bench instance image) needs a sandbox that
+    runs images: in any other, each of its evaluations would be an infrastructure error."""
+    if sandbox_name.startswith("docker"):
+        return
+    for task in tasks:
+        if task.image is not None:
+            raise PreflightError(
+                f"benchmark: task {task.id} runs in container image {task.image}, which only "
+                f"the docker sandbox runs, not {sandbox_name or 'this one'}: use --sandbox docker"
+            )
 
 
 def check_sandbox(name: str) -> None:

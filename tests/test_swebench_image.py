@@ -333,3 +333,11 @@ def test_a_failed_pull_says_why(world):
     dataset = other_instance(world, "django__django-90004")
     with pytest.raises(BenchmarkError, match="pulling swebench/sweb.eval.x86_64.django_1776_django-90004:latest failed"):
         get_benchmark(f"swebench:verified?dataset={dataset}")
+
+
+def test_a_run_in_a_sandbox_that_runs_no_images_stops_before_it_starts(world):
+    proc = hgm("run", "--model", "scripted:demo", "--benchmark", world["spec"], "--sandbox", "local",
+               "--max-evals", "1", "--out", str(world["root"] / "local-run"))  # fmt: skip
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert f"task {IID} runs in container image {IMAGE}" in proc.stdout + proc.stderr
+    assert "--sandbox docker" in proc.stdout + proc.stderr

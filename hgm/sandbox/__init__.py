@@ -47,6 +47,8 @@ insists on it) -- ``isolated = True``:
 ``docker`` (parameters: ``image``, ``runtime``, ``toolchains``, ``build``, ``disk_mb``,
 ``prestart``, ``run``; see :class:`hgm.sandbox.docker.DockerSandbox`) -- ``isolated = True``:
     - a fresh container of the sandbox image per run (built from ``sandbox/`` on first use),
+      or of the run's own ``RunSpec.image`` (a task's image, e.g. a SWE-bench instance image:
+      it must be in the engine and hold ``python3`` and ``bash``),
       removed afterwards with its volumes; containers and volumes carry the labels
       ``hgm.sandbox`` (this sandbox object), ``hgm.run``, ``hgm.host`` and ``hgm.pid``. A
       sandbox removes its own, and when created those left by dead hgm processes of this
