@@ -22,6 +22,7 @@ of the base commit would lack. Mounted back at ``/testbed`` it is the image's ow
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import tarfile
 from dataclasses import dataclass
@@ -137,7 +138,7 @@ class ImageSource:
         container = client.containers.create(image.id, command=["true"], network_disabled=True)
         try:
             bits, _ = container.get_archive(TESTBED)
-            _extract(_Chunks(bits), dest)
+            _extract(io.BufferedReader(_Chunks(bits), 1 << 20), dest)
         except Exception as e:
             raise BenchmarkError(f"could not copy {TESTBED} out of image {image.name}: {e}") from None
         finally:
@@ -159,26 +160,29 @@ def _saved_tags(path: Path) -> list[str]:
     return []
 
 
-class _Chunks:
-    """A file-like reader over the SDK's archive chunks, for a streaming tarfile."""
+class _Chunks(io.RawIOBase):
+    """A readable stream over the SDK's archive chunks, for a streaming tarfile."""
 
     def __init__(self, chunks) -> None:
         self._chunks = iter(chunks)
-        self._buffer = b""
+        self._chunk = memoryview(b"")
 
-    def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buffer) < size:
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._chunk:
             chunk = next(self._chunks, None)
             if chunk is None:
-                break
-            self._buffer += chunk
-        if size < 0:
-            size = len(self._buffer)
-        out, self._buffer = self._buffer[:size], self._buffer[size:]
-        return out
+                return 0
+            self._chunk = memoryview(chunk)
+        n = min(len(buffer), len(self._chunk))
+        buffer[:n] = self._chunk[:n]
+        self._chunk = self._chunk[n:]
+        return n
 
 
-def _extract(stream: _Chunks, dest: Path) -> None:
+def _extract(stream: io.BufferedReader, dest: Path) -> None:
     """Extract the archive of /testbed (entries ``testbed/...``) into ``dest``, skipping .git."""
     root = Path(TESTBED).name
     dest.mkdir(parents=True)
