@@ -271,6 +271,18 @@ def test_editing_the_hidden_test_in_testbed_gains_nothing(world, task, tmp_path)
     assert result.exit_code == 1 and grade.status == "RESOLVED_NO", result.stdout[-3000:]
 
 
+def test_rewriting_the_repository_s_test_runner_gains_nothing(world, task, tmp_path):
+    fake = (
+        "#!/usr/bin/env python\n"
+        "print('test_add (calc_tests.tests.AddTest.test_add) ... ok')\n"
+        "print('test_mean_of_odd_total (calc_tests.tests.MeanTest.test_mean_of_odd_total) ... ok')\n"
+    )
+    result, grade = hidden_tests(
+        world, task, tmp_path, edit=lambda ws: (ws / "tests/runtests.py").write_text(fake)
+    )
+    assert result.exit_code == 1 and grade.status == "RESOLVED_NO", result.stdout[-3000:]
+
+
 def test_emptying_the_test_file_gains_nothing(world, task, tmp_path):
     result, grade = hidden_tests(
         world, task, tmp_path, edit=lambda ws: (ws / "tests/calc_tests/tests.py").write_text("")

@@ -15,6 +15,7 @@ from hgm.bench._swebench_specs import (  # noqa: E402
     image_names,
     known_versions,
     repo_spec,
+    runner_paths,
     table_source,
 )
 from hgm.bench._swebench_specs import (
@@ -111,3 +112,9 @@ def test_image_names_follow_the_harness_s_scheme():
         "sweb.eval.x86_64.django__django-11099:latest",
     )
     assert image_names("Foo__Bar-1")[1] == "sweb.eval.x86_64.foo__bar-1:latest"
+
+
+def test_the_repository_s_own_test_runner_is_named_for_restoring():
+    assert runner_paths(repo_spec("django/django", "3.0").test_cmd) == ["tests/runtests.py"]
+    assert runner_paths(repo_spec("sympy/sympy", "1.1").test_cmd) == ["bin/test"]
+    assert runner_paths("python setup.py test\ncd /testbed\npytest -rA t.py") == ["setup.py"]

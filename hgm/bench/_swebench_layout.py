@@ -18,10 +18,11 @@ from hgm.bench import _swebench_repo as gitops
 from hgm.bench._swebench_dataset import Instance
 from hgm.bench._swebench_grading import bundle_grader, require_swebench
 from hgm.bench._swebench_images import ImageSource, InstanceImage
+from hgm.bench._swebench_specs import runner_paths
 from hgm.bench.dirbench import BenchmarkError
 
 RUNNER = Path(__file__).with_name("_swebench_runner.py")
-_LAYOUT_VERSION = "2"  # part of every cache digest: bump when the cached layout changes
+_LAYOUT_VERSION = "3"  # part of every cache digest: bump when the cached layout changes
 
 
 def source_repo(
@@ -82,6 +83,10 @@ def _lay_out_checkout(instance: Instance, harness: dict, checkout: Path, root: P
     try:
         test_files = gitops.patch_paths(checkout, test_patch)
         gitops.apply_patch(checkout, test_patch, check_only=True)
+        # The repository's own test runner (Django's tests/runtests.py, SymPy's bin/test) is
+        # put back with the tests: an agent that rewrote it could print passes of its own.
+        runners = runner_paths(harness["setup_script"] + "\n" + harness["test_script"])
+        test_files += [p for p in runners if (checkout / p).is_file() and p not in test_files]
     except gitops.GitError as e:
         raise BenchmarkError(
             f"{label}: field 'test_patch' does not apply at base_commit: {e}"

@@ -42,7 +42,7 @@ def restore_test_files(root: Path, paths: list[str]) -> str | None:
                 target.unlink()
             if original.is_file():
                 target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(original, target)
+                shutil.copy(original, target)  # with its mode: a runner script stays executable
         except OSError as e:
             return f"{rel}: {e}"
     return None

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,6 +120,27 @@ def harness_scripts(spec: RepoSpec, test_patch: str) -> HarnessScripts:
         setup.append(f"export PYTHONPATH={TESTBED}${{PYTHONPATH:+:$PYTHONPATH}}")
     test = " ".join([spec.test_cmd, *test_directives(spec.repo, test_patch)])
     return HarnessScripts(setup="\n".join(setup), test=test)
+
+
+def runner_paths(script: str) -> list[str]:
+    """The repository's own files that ``script`` runs as its test runner, e.g.
+    ``tests/runtests.py`` of ``./tests/runtests.py --verbosity 2``, ``bin/test`` of SymPy's
+    command, ``x.py`` of ``python x.py``: relative paths, one per command line that has one."""
+    found = []
+    for line in script.splitlines():
+        try:
+            words = shlex.split(line)
+        except ValueError:
+            continue
+        while words and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0]):
+            words = words[1:]  # VAR=value prefixes
+        if words and re.fullmatch(r"python[0-9.]*", Path(words[0]).name) and len(words) > 1:
+            words = words[1:]
+        if words and "/" in words[0] or (words and words[0].endswith(".py")):
+            path = words[0].removeprefix("./")
+            if not path.startswith("/") and ".." not in path.split("/"):
+                found.append(path)
+    return list(dict.fromkeys(found))
 
 
 def _editable(install: str) -> bool:
