@@ -226,6 +226,7 @@ def hgm(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
 # -- the task -----------------------------------------------------------------------------------
 def test_a_standard_record_becomes_a_task_in_its_instance_image_at_testbed(task):
     assert (task.image, task.workdir) == (IMAGE, "/testbed")
+    assert "conda activate testbed" in task.instructions.split("## Issue")[0]
     spec = json.loads((task.tests / "instance.json").read_text())
     assert spec["test_script"] == (
         "./tests/runtests.py --verbosity 2 --settings=test_sqlite --parallel 1 calc_tests.tests"

@@ -65,7 +65,12 @@ PREAMBLE = (
     "You are working in a checkout of the repository {repo} at commit {commit}. Resolve the "
     "issue below by changing the repository's code. Hidden tests will check your fix; any "
     "change you make to test files is discarded before they run, so put the fix in the "
-    "source.\n\n## Issue\n\n"
+    "source.\n\n{note}## Issue\n\n"
+)
+IMAGE_NOTE = (
+    "The repository is at /testbed, installed in the conda environment testbed: run "
+    "`source /opt/miniconda3/bin/activate && conda activate testbed` in a shell before "
+    "running its code or tests.\n\n"
 )
 _SETUP_LINE = re.compile(r"^\s*(source\s+\S*activate\b|conda\s+activate\b|export\s+\w+=)")
 
@@ -209,7 +214,11 @@ def instance_task(
     solution = dest / "solution"
     return Task(
         id=instance.instance_id,
-        instructions=PREAMBLE.format(repo=instance.repo, commit=instance.base_commit)
+        instructions=PREAMBLE.format(
+            repo=instance.repo,
+            commit=instance.base_commit,
+            note=IMAGE_NOTE if image is not None else "",
+        )
         + instance.problem_statement.strip()
         + "\n",
         workspace=dest / "workspace",
