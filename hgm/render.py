@@ -229,8 +229,12 @@ def benchmarks(data: list[dict]) -> Group:
 
 
 def bench_report(data: dict) -> Text:
-    ok = data["ok"] == data["tasks"] and not data["problems"]
+    unchecked = data.get("unchecked", [])
+    ok = not data["problems"] and data["ok"] + len(unchecked) == data["tasks"]
     text = Text(f"{data['ok']}/{data['tasks']} tasks ok", style="bold green" if ok else "bold red")
+    if unchecked:
+        text.append(f", {len(unchecked)} unchecked (no reference solution): {', '.join(unchecked)}",
+                    style="yellow")
     for p in data["problems"]:
         text.append(f"\n✗ {p['task']}: {p['problem']}", style="red")
     return text

@@ -107,8 +107,37 @@ def test_nondeterministic_test_command_is_flagged(tmp_path):
     )
 
 
-def test_task_without_solution_is_checked_on_the_untouched_workspace_only(tmp_path, sandbox):
-    assert check_one(write_task(tmp_path, "no-fix", solution=None), sandbox).ok
+def test_task_without_solution_is_reported_unchecked_not_ok(tmp_path, sandbox):
+    result = check_one(write_task(tmp_path, "no-fix", solution=None), sandbox)
+    assert result == TaskCheck("no-fix", (), unchecked=True)
+    assert not result.ok
+    report = check_spec(f"dir:{tmp_path}", sandbox)
+    assert report.to_json() == {"tasks": 1, "ok": 0, "problems": [], "unchecked": ["no-fix"]}
+
+
+def set_test_command(folder: Path, command: str) -> Path:
+    toml = folder / "task.toml"
+    toml.write_text(toml.read_text().replace(COMMAND, command))
+    return folder
+
+
+@pytest.mark.parametrize("solution", ["a + b", None])
+def test_test_command_that_is_not_found_is_a_problem_whatever_the_solution(
+    tmp_path, sandbox, solution
+):
+    folder = set_test_command(
+        write_task(tmp_path, "no-runner", solution=solution), "no-such-test-runner tests_hidden"
+    )
+    (problem,) = check_one(folder, sandbox).problems
+    assert problem.startswith("the test command cannot run on the untouched workspace (exit code 127")
+
+
+def test_hidden_tests_that_run_no_test_are_a_problem(tmp_path, sandbox):
+    folder = write_task(tmp_path, "no-tests")
+    (hidden,) = (folder / "tests").iterdir()
+    hidden.write_text("import unittest\n")  # a test module without a single test
+    (problem,) = check_one(folder, sandbox).problems
+    assert problem.startswith("the test command cannot run on the untouched workspace (exit code")
 
 
 def test_hidden_tests_that_hang_on_the_untouched_workspace_are_flagged(tmp_path, sandbox):

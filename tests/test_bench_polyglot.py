@@ -265,7 +265,8 @@ def test_rust_example_pairs_with_the_source_file_of_its_suffix(tmp_path):
     assert files(task.workspace) == {"src/lib.rs", "Cargo.toml"}
     assert files(task.tests) == {"tests/adder.rs"}
     assert (task.solution / "src" / "lib.rs").read_text() == "solved"
-    assert task.test_command.endswith("cargo test --offline -- --include-ignored")
+    assert "cargo test --offline" in task.test_command
+    assert task.test_command.endswith("-- --include-ignored")
 
 
 def test_javascript_tests_shipped_disabled_are_enabled(tmp_path):
@@ -323,3 +324,72 @@ def test_cpp_exercise_runs_through_cmake_in_the_sandbox(tmp_path):
     bench = PolyglotBenchmark(tmp_path, languages="cpp", cache_dir=tmp_path / "c")
     report = check_benchmark(bench, get_sandbox("local"), time_limit_s=120)
     assert report.to_json() == {"tasks": 1, "ok": 1, "problems": []}
+
+
+# --- grading takes only the solution files ---------------------------------------------
+
+
+def write_tally_with_cases(root: Path) -> PolyglotBenchmark:
+    """A Python exercise whose test cases live in a ``files.editor`` file, as 19 of
+    upstream's Go exercises keep theirs in ``cases_test.go``."""
+    write_exercise(
+        root,
+        "python",
+        "doubler",
+        {
+            "solution": ["doubler.py"],
+            "test": ["doubler_test.py"],
+            "example": [".meta/example.py"],
+            "editor": ["cases.py"],
+        },
+        {
+            "doubler.py": "def double(n):\n    return n\n",
+            ".meta/example.py": "def double(n):\n    return 2 * n\n",
+            "cases.py": "CASES = [(1, 2), (3, 6)]\n",
+            "doubler_test.py": (
+                "import unittest\nfrom cases import CASES\nfrom doubler import double\n\n\n"
+                "class DoublerTest(unittest.TestCase):\n    def test_cases(self):\n"
+                "        for n, want in CASES:\n            self.assertEqual(double(n), want)\n"
+            ),
+        },
+    )
+    return PolyglotBenchmark(root, cache_dir=root / "cache")
+
+
+def judged(task, workspace: Path, tmp_path: Path) -> int | None:
+    (tmp_path / "run").mkdir()
+    return run_hidden_tests(get_sandbox("local"), task, workspace, tmp_path / "run", 60).exit_code
+
+
+def test_editor_files_are_shown_to_the_agent_and_put_back_before_grading(tmp_path):
+    (task,) = write_tally_with_cases(tmp_path).tasks()
+    assert "cases.py" in files(task.workspace) and "cases.py" in files(task.tests)
+    workspace = copy_workspace(task, tmp_path / "ws")
+    (workspace / "cases.py").write_text("CASES = []\n")  # the wrong solution now passes
+    assert judged(task, workspace, tmp_path) not in (0, None)
+
+
+def test_a_package_planted_to_shadow_the_cases_file_does_not_survive_grading(tmp_path):
+    # A package wins over a module of the same name: with only the tests put back, the
+    # wrong solution passed against this empty list of cases.
+    (task,) = write_tally_with_cases(tmp_path).tasks()
+    workspace = copy_workspace(task, tmp_path / "ws")
+    (workspace / "cases").mkdir()
+    (workspace / "cases" / "__init__.py").write_text("CASES = []\n")
+    assert judged(task, workspace, tmp_path) not in (0, None)
+
+
+def test_removed_test_and_editor_files_are_put_back(tmp_path):
+    (task,) = write_tally_with_cases(tmp_path).tasks()
+    workspace = copy_workspace(task, tmp_path / "ws")
+    (workspace / "cases.py").unlink()
+    (workspace / "doubler.py").write_text("def double(n):\n    return 2 * n\n")
+    assert judged(task, workspace, tmp_path) == 0
+
+
+def test_the_agents_solution_file_is_what_gets_graded(tmp_path):
+    (task,) = write_tally_with_cases(tmp_path).tasks()
+    workspace = copy_workspace(task, tmp_path / "ws")
+    (workspace / "doubler.py").write_text("def double(n):\n    return n + n\n")
+    (workspace / "notes.txt").write_text("scratch the agent left")
+    assert judged(task, workspace, tmp_path) == 0

@@ -9,15 +9,20 @@ copy of the workspace, the hidden tests injected, the test command run without n
 2. its hidden tests fail on the untouched workspace (else an agent that does nothing
    "solves" it), and finish within the time limit there;
 3. they pass once the reference solution is applied, where the task has one (else no agent
-   can solve it);
+   can solve it); a task without one is reported *unchecked*, never ok;
 4. the test command is deterministic: run ``repeats`` times on the same workspace, it gives
    the same verdict each time (checked on the untouched workspace and on the solution).
+
+A test command that cannot run at all (exit status 126 or 127, or a runner that says no
+tests ran) is a problem whatever the solution: its "failure" on the untouched workspace
+proves nothing.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import re
 import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -42,19 +47,29 @@ from hgm.types import Task
 DEFAULT_TEST_TIME_LIMIT_S = 120.0
 """The hidden tests' time limit, as the run's default ``test_time_limit_s``."""
 _TAIL_LINES = 6
+_CANNOT_RUN_CODES = (126, 127)  # the shell's "not executable" and "command not found"
+_NO_TESTS_RAN = re.compile(
+    r"no tests ran|\bRan 0 tests\b|No tests found|\[no test files\]|\b0 tests found\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
 class TaskCheck:
-    """The verdict on one task: no problems means it is sound."""
+    """The verdict on one task: no problems means it is sound, as far as it was checked.
+
+    ``unchecked``: the task has no reference solution, so only the untouched workspace was
+    checked; such a task is not ``ok``, whatever its tests did.
+    """
 
     task: str
     problems: tuple[str, ...] = ()
     tier: str | None = None
+    unchecked: bool = False
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.unchecked
 
 
 @dataclass(frozen=True)
@@ -77,6 +92,11 @@ class CheckReport:
         return sum(r.ok for r in self.results)
 
     @property
+    def unchecked(self) -> list[str]:
+        """Tasks without problems that have no reference solution to check."""
+        return [r.task for r in self.results if r.unchecked and not r.problems]
+
+    @property
     def problems(self) -> list[dict[str, str]]:
         """Every problem as ``{"task": id, "problem": text}``; a benchmark that did not
         load is one problem under the benchmark's name."""
@@ -85,8 +105,12 @@ class CheckReport:
         return [{"task": r.task, "problem": p} for r in self.results for p in r.problems]
 
     def to_json(self) -> dict:
-        """``{"tasks": int, "ok": int, "problems": [{"task": str, "problem": str}]}``."""
-        return {"tasks": self.tasks, "ok": self.ok, "problems": self.problems}
+        """``{"tasks": int, "ok": int, "problems": [{"task": str, "problem": str}]}``, with
+        ``"unchecked": [task ids]`` added when some tasks have no reference solution."""
+        data: dict = {"tasks": self.tasks, "ok": self.ok, "problems": self.problems}
+        if self.unchecked:
+            data["unchecked"] = self.unchecked
+        return data
 
 
 def check_benchmark(
@@ -157,12 +181,13 @@ def check_task(
             scratch = Path(tmp)
             untouched = _runs(sandbox, task, scratch / "untouched", repeats, time_limit_s)
             problems += _judge(untouched, expect_pass=False, limit_s=time_limit_s)
-            if task.solution is not None and not _errored(untouched):
+            runnable = untouched[0].verdict not in ("error", "cannot run")
+            if task.solution is not None and runnable:
                 solved = _runs(sandbox, task, scratch / "solved", repeats, time_limit_s, True)
                 problems += _judge(solved, expect_pass=True, limit_s=time_limit_s)
     except (BenchmarkError, OSError) as e:
         problems.append(f"could not prepare the task's files: {e}")
-    return TaskCheck(task.id, tuple(problems), tier)
+    return TaskCheck(task.id, tuple(problems), tier, unchecked=task.solution is None)
 
 
 def _load(task: Task) -> tuple[list[str], str | None]:
@@ -244,7 +269,8 @@ _USAGE: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class _Run:
-    """One run of the test command: ``verdict`` is pass, fail, timeout or error."""
+    """One run of the test command: ``verdict`` is pass, fail, timeout, error, or cannot
+    run (the command or its tests could not start)."""
 
     verdict: str
     where: str
@@ -283,12 +309,15 @@ def _classify(result: RunResult, where: str, failed: str | None = None) -> _Run:
         return _Run("error", where, result.error)
     if result.timed_out:
         return _Run("timeout", where)
-    lines = (result.stdout + "\n" + result.stderr).strip().splitlines()
+    output = result.stdout + "\n" + result.stderr
+    lines = output.strip().splitlines()
     tail = " | ".join(line.strip() for line in lines[-_TAIL_LINES:] if line.strip())
     why = f" ({failed})" if failed and result.exit_code == 0 else ""
-    return _Run(
-        "pass" if failed is None else "fail", where, f"exit code {result.exit_code}{why}: {tail}"
-    )
+    detail = f"exit code {result.exit_code}{why}: {tail}"
+    no_tests = _NO_TESTS_RAN.search(output)
+    if result.exit_code in _CANNOT_RUN_CODES or (failed is not None and no_tests):
+        return _Run("cannot run", where, detail)
+    return _Run("pass" if failed is None else "fail", where, detail)
 
 
 def _errored(runs: list[_Run]) -> bool:
@@ -301,7 +330,9 @@ def _judge(runs: list[_Run], *, expect_pass: bool, limit_s: float) -> list[str]:
         error = next(r for r in runs if r.verdict == "error")
         return [f"the sandbox failed {error.where}: {error.detail}"]
     problems = []
-    if first.verdict == "timeout":
+    if first.verdict == "cannot run":
+        problems.append(f"the test command cannot run {first.where} ({first.detail})")
+    elif first.verdict == "timeout":
         problems.append(f"hidden tests did not finish within {limit_s:g} s {first.where}")
     elif expect_pass and first.verdict != "pass":
         problems.append(f"hidden tests fail with the reference solution ({first.detail})")

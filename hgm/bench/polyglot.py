@@ -10,15 +10,16 @@ The layout read (docs/benchmarks.md has the full description)::
 Each exercise becomes one task with id ``<language>/<exercise>``. A task's files must be
 folders of their own (the harness copies ``Task.workspace`` whole), so every exercise is
 laid out once in a cache folder -- ``workspace/`` (the exercise minus its tests, ``.meta``
-and ``.docs``), ``tests/`` (the test files at their paths in the exercise) and ``solution/``
-(the example files under the solution files' names). The cache entry is named by a digest
+and ``.docs``), ``tests/`` (every file the exercise ships except its solution files: the
+tests, ``files.editor`` files, build files) and ``solution/`` (the example files under the
+solution files' names). The cache entry is named by a digest
 of the exercise's content, so an edited exercise gets a fresh entry and an unchanged one is
 reused. The cache lives in ``$HGM_CACHE_DIR/polyglot`` (default
 ``$XDG_CACHE_HOME/hgm/polyglot``, else ``~/.cache/hgm/polyglot``).
 
 Hidden tests are injected like any task's (into ``tests_hidden/``); every test command first
-moves them back to their places in the exercise, where each language's test runner expects
-them, then runs that runner.
+keeps only the solution files of the agent's workspace and puts everything else back as the
+exercise ships it, then runs the language's runner (:mod:`hgm.bench._polyglot_toolchains`).
 """
 
 from __future__ import annotations
@@ -26,16 +27,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from hgm.bench.dirbench import DEFAULT_HIDDEN_TESTS_DIR, BenchmarkError
+from hgm.bench._polyglot_toolchains import TOOLCHAINS, Toolchain, test_command
+from hgm.bench.dirbench import BenchmarkError
 from hgm.types import Task
 
 CONFIG_FILE = ".meta/config.json"
@@ -43,59 +43,13 @@ DEFAULT_LANGUAGES = ("python",)
 DOC_PARTS = ("introduction.md", "instructions.md", "instructions.append.md")
 """The ``.docs`` files joined into a task's instructions, in this order; only the second is
 required."""
-_LAYOUT_VERSION = "1"  # part of every cache digest: bump when the cached layout changes
+CARGO_EXAMPLE = ".meta/Cargo-example.toml"
+"""A Rust exercise's reference Cargo.toml (its solution's dependencies), where it has one."""
+JAVA_REFERENCE = ".meta/src/reference/"
+"""Where a Java exercise keeps its reference classes; they go to ``src/main/``."""
+_LAYOUT_VERSION = "2"  # part of every cache digest: bump when the cached layout changes
 _JUNK_NAMES = frozenset({"__pycache__", ".pytest_cache", "node_modules", "target", "build"})
 _JUNK_SUFFIXES = (".pyc", ".pyo")
-# Test files go back to their places in the exercise before the language's runner starts.
-_RESTORE = f"cp -R {DEFAULT_HIDDEN_TESTS_DIR}/. . && rm -rf {DEFAULT_HIDDEN_TESTS_DIR} && "
-
-
-@dataclass(frozen=True)
-class Toolchain:
-    """How one language's exercises are tested.
-
-    ``command`` gets the exercise's test files (paths relative to the exercise) and returns
-    the shell command that runs them from the workspace root; ``unskip`` rewrites a test
-    file's text so that tests the exercise ships disabled run too; ``needs`` names what the
-    sandbox image must provide.
-    """
-
-    command: Callable[[tuple[str, ...]], str]
-    needs: str
-    unskip: Callable[[str], str] | None = None
-
-
-def _python_command(tests: tuple[str, ...]) -> str:
-    # pytest is not in the sandbox image; the exercises' tests are unittest test cases.
-    modules = " ".join(str(PurePosixPath(t).with_suffix("")).replace("/", ".") for t in tests)
-    return f"python3 -m unittest {modules}"
-
-
-def _unskip_javascript(text: str) -> str:
-    return re.sub(r"\bx(test|it|describe)\(", r"\1(", text)
-
-
-def _unskip_java(text: str) -> str:
-    return re.sub(r"^[ \t]*@Disabled(\(.*?\))?[ \t]*\n", "", text, flags=re.MULTILINE)
-
-
-TOOLCHAINS: dict[str, Toolchain] = {
-    "python": Toolchain(_python_command, "python3 (standard library only)"),
-    "go": Toolchain(lambda _: "go test ./...", "go"),
-    "rust": Toolchain(lambda _: "cargo test --offline -- --include-ignored", "cargo"),
-    "javascript": Toolchain(
-        lambda _: "npm test",
-        "node and npm, with the exercise's dev dependencies (jest) "
-        "installed where npm finds them (no network in the sandbox)",
-        _unskip_javascript,
-    ),
-    "java": Toolchain(lambda _: "gradle test --offline", "a JDK and gradle", _unskip_java),
-    "cpp": Toolchain(
-        lambda _: "cmake -S . -B build -DEXERCISM_RUN_ALL_TESTS=1 && cmake --build build",
-        "cmake and a C++ compiler",
-    ),
-}
-"""Languages the adapter knows, by their folder name in the checkout."""
 
 
 class _Files(BaseModel):
@@ -238,21 +192,29 @@ def exercise_task(ex: Exercise, cache: Path) -> Task:
         instructions=ex.instructions,
         workspace=folder / "workspace",
         tests=folder / "tests",
-        test_command=_RESTORE + TOOLCHAINS[ex.language].command(ex.tests),
+        test_command=test_command(ex.language, ex.name, ex.solution, ex.tests),
         language=ex.language,
         solution=folder / "solution" if mapping else None,
     )
 
 
 def solution_mapping(ex: Exercise) -> dict[str, str]:
-    """Example file -> the solution file it stands for; empty when they cannot be paired.
+    """Example file -> the file it stands for; empty when they cannot be paired.
 
-    An example pairs with the solution file of the same name, else with the only
-    unpaired solution file of the same suffix (``.meta/example.py`` -> ``bowling.py``;
-    ``.meta/example.rs`` -> ``src/lib.rs`` beside ``Cargo.toml``). Every example must pair.
+    A Java reference class under ``.meta/src/reference/`` goes to the same path under
+    ``src/main/`` (a reference may span several classes). Any other example pairs with the
+    solution file of the same name, else with the only unpaired solution file of the same
+    suffix (``.meta/example.py`` -> ``bowling.py``; ``.meta/example.rs`` -> ``src/lib.rs``
+    beside ``Cargo.toml``). Every example must pair. A Rust exercise's
+    ``.meta/Cargo-example.toml`` stands for its ``Cargo.toml``.
     """
     mapping: dict[str, str] = {}
+    if "Cargo.toml" in ex.solution and (ex.folder / CARGO_EXAMPLE).is_file():
+        mapping[CARGO_EXAMPLE] = "Cargo.toml"
     for example in ex.examples:
+        if example.startswith(JAVA_REFERENCE):
+            mapping[example] = "src/main/" + example[len(JAVA_REFERENCE) :]
+            continue
         free = [s for s in ex.solution if s not in mapping.values()]
         same_name = [s for s in free if PurePosixPath(s).name == PurePosixPath(example).name]
         same_suffix = [s for s in free if PurePosixPath(s).suffix == PurePosixPath(example).suffix]
@@ -372,11 +334,17 @@ def _materialize(ex: Exercise, mapping: dict[str, str], cache: Path) -> Path:
 
 
 def _lay_out(ex: Exercise, mapping: dict[str, str], root: Path) -> None:
+    # tests/ holds every file the exercise ships except its solution files: the test
+    # command puts them all back before grading (tests, files.editor files, build files).
     hidden = {PurePosixPath(t) for t in ex.tests}
+    solution = {PurePosixPath(s) for s in ex.solution}
     for rel in _exercise_files(ex.folder):
-        if rel.parts[0] in (".meta", ".docs") or rel in hidden:
+        if rel.parts[0] in (".meta", ".docs"):
             continue
-        _copy(ex.folder / rel, root / "workspace" / rel)
+        if rel not in hidden:
+            _copy(ex.folder / rel, root / "workspace" / rel)
+        if rel not in solution and rel not in hidden:
+            _copy(ex.folder / rel, root / "tests" / rel)
     (root / "workspace").mkdir(exist_ok=True)
     unskip = TOOLCHAINS[ex.language].unskip
     for rel in ex.tests:
