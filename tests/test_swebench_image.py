@@ -354,3 +354,40 @@ def test_a_run_in_a_sandbox_that_runs_no_images_stops_before_it_starts(world):
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert f"task {IID} runs in container image {IMAGE}" in proc.stdout + proc.stderr
     assert "--sandbox docker" in proc.stdout + proc.stderr
+
+
+def has_buildx() -> bool:
+    return subprocess.run(["docker", "buildx", "version"], capture_output=True).returncode == 0
+
+
+def task_repo(root: Path, iid: str) -> Path:
+    """A swebench 5 task repository whose Dockerfile for ``iid`` is the fixture's image."""
+    folder = root / "task-repo"
+    (folder / "tasks" / iid).mkdir(parents=True, exist_ok=True)
+    (folder / "tasks" / iid / "Dockerfile").write_text(f"FROM {IMAGE}\n")
+    return folder
+
+
+def test_swebench_s_builder_builds_a_missing_image_from_a_task_repo(world, tmp_path, monkeypatch):
+    if not has_buildx():
+        pytest.skip("swebench's image builder needs docker buildx (install docker-buildx-plugin)")
+    iid = "django__django-90005"
+    monkeypatch.chdir(tmp_path)  # swebench's builder writes logs/image_builder here
+    spec = f"swebench:verified?dataset={other_instance(world, iid)}&pull=0&build={task_repo(tmp_path, iid)}"
+    client = sandbox_image.connect(timeout_s=30)
+    try:
+        (task,) = get_benchmark(spec).tasks()
+        assert task.image == f"sweb.eval.x86_64.{iid}:latest"
+    finally:
+        if sandbox_image.image_exists(client, f"sweb.eval.x86_64.{iid}:latest"):
+            client.images.remove(f"sweb.eval.x86_64.{iid}:latest")
+
+
+def test_without_buildx_building_a_missing_image_says_what_is_missing(world, tmp_path):
+    if has_buildx():
+        pytest.skip("this machine has docker buildx: the build itself is tested")
+    iid = "django__django-90005"
+    spec = f"swebench:verified?dataset={other_instance(world, iid)}&pull=0&build={task_repo(tmp_path, iid)}"
+    with pytest.raises(BenchmarkError, match=f"building sweb.eval.x86_64.{iid}:latest failed: "
+                       "swebench's image builder needs docker buildx"):  # fmt: skip
+        get_benchmark(spec)

@@ -10,6 +10,10 @@ as swebench's own image builder tags a local build). When the engine has none of
 1. loaded from a ``docker save`` tarball (``.tar``, ``.tar.gz``) in the folder ``images=DIR``
    that names it in its manifest;
 2. else pulled from its registry (``pull=0`` turns this off);
+3. else, with ``build=DIR``, a swebench 5 task repository (``tasks/<id>/Dockerfile``), built
+   by swebench's own image builder (:func:`swebench.image_builder.build_instance_image`,
+   which needs ``docker buildx`` and writes its logs under ``logs/image_builder``), under
+   the builder's local name;
 
 and else the benchmark does not load: a missing image is an infrastructure error naming the
 image, never an agent's failure.
@@ -24,6 +28,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import subprocess
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,11 +50,15 @@ class ImageSource:
     """Where instance images come from: the engine, ``docker save`` tarballs in ``images``,
     the registry (when ``pull``). One Docker connection, opened on first use."""
 
-    def __init__(self, images: Path | None = None, pull: bool = True) -> None:
-        if images is not None and not images.is_dir():
-            raise BenchmarkError(f"images={images}: no such folder")
+    def __init__(
+        self, images: Path | None = None, pull: bool = True, build: Path | None = None
+    ) -> None:
+        for key, folder in (("images", images), ("build", build)):
+            if folder is not None and not folder.is_dir():
+                raise BenchmarkError(f"{key}={folder}: no such folder")
         self._folder = images
         self._pull = pull
+        self._task_repo = build
         self._client: Any = None
         self._tarballs: dict[str, Path] | None = None
 
@@ -88,12 +97,20 @@ class ImageSource:
             if found is not None:
                 return found
             tried.append(f"pulling {name} failed: {problem}")
+        if self._task_repo is not None and not named:
+            name = candidates[1]
+            problem = self._build(instance_id, name)
+            found = self._local(name) if problem is None else None
+            if found is not None:
+                return found
+            tried.append(f"building {name} failed: {problem}")
         where = f"in images={self._folder}" if self._folder else "(no images=DIR given)"
         raise BenchmarkError(
             f"instance {instance_id!r}: no Docker image {' or '.join(candidates)}: the engine "
             f"has none, no docker save tarball {where} holds one"
             + (f"; {'; '.join(tried)}" if tried else "")
-            + " (pull it where a registry answers, or build it with swebench's image builder)"
+            + " (pull it where a registry answers, or build it with swebench's image builder: "
+            "build=TASKREPO)"
         )
 
     def _local(self, name: str) -> InstanceImage | None:
@@ -130,6 +147,28 @@ class ImageSource:
             self.client().images.pull(repository, tag=tag)
         except Exception as e:  # no registry, no such image, no network: all say why
             return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        return None
+
+    def _build(self, instance_id: str, name: str) -> str | None:
+        """Build the image with swebench's builder from the task repository's Dockerfile;
+        None when done, else why not."""
+        assert self._task_repo is not None
+        dockerfile = self._task_repo / "tasks" / instance_id / "Dockerfile"
+        if not dockerfile.is_file():
+            return f"{dockerfile}: no such file"
+        buildx = subprocess.run(["docker", "buildx", "version"], capture_output=True)
+        if buildx.returncode != 0:
+            return "swebench's image builder needs docker buildx, which this machine lacks"
+        from swebench.image_builder import build_instance_image, make_image_spec
+
+        spec = make_image_spec({"instance_id": instance_id}, dockerfile.read_text(encoding="utf-8"),
+                               context_dir=str(dockerfile.parent))  # fmt: skip
+        if spec.name != name:
+            return f"swebench's builder would tag it {spec.name}, not {name}"
+        try:
+            build_instance_image(spec, self.client(), None, nocache=False)
+        except Exception as e:  # BuildImageError names its log file
+            return f"{type(e).__name__}: {e}"
         return None
 
     def copy_testbed(self, image: InstanceImage, dest: Path) -> None:

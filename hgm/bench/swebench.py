@@ -82,13 +82,16 @@ class SwebenchBenchmark:
     ``dataset``: a HuggingFace dataset name or a local dataset (see the module docstring);
     ``repos``: a folder of git repositories named ``<owner>__<name>``; ``split``: the
     dataset split (default ``test``); ``images``: a folder of ``docker save`` tarballs of
-    instance images; ``pull``: ``0`` never pulls an image the engine lacks; ``subset``: a
+    instance images; ``pull``: ``0`` never pulls an image the engine lacks; ``build``: a
+    swebench task repository whose Dockerfiles swebench's builder builds an image from
+    when all else fails; ``subset``: a
     named subset of SWE-bench Verified (:mod:`hgm.bench.subsets`, e.g. DGM's). ``subset``
     selects first, then ``ids``, ``sample`` and ``seed`` as for any benchmark, all before
     any repository or image is touched.
     """
 
-    params = ("dataset", "repos", "split", "images", "pull", "subset", "ids", "sample", "seed")
+    params = ("dataset", "repos", "split", "images", "pull", "build", "subset", "ids", "sample",
+              "seed")  # fmt: skip
 
     def __init__(
         self,
@@ -98,6 +101,7 @@ class SwebenchBenchmark:
         split: str | None = None,
         images: str | None = None,
         pull: str | None = None,
+        build: str | None = None,
         subset: str | None = None,
         ids: str | None = None,
         sample: str | None = None,
@@ -108,7 +112,8 @@ class SwebenchBenchmark:
             raise BenchmarkError(
                 f"unknown SWE-bench variant {variant!r}; choose one of: {', '.join(DATASETS)}"
             )
-        given = {"dataset": dataset, "repos": repos, "split": split, "images": images, "pull": pull}
+        given = {"dataset": dataset, "repos": repos, "split": split, "images": images, "pull": pull,
+                 "build": build}  # fmt: skip
         given |= {"subset": subset, "ids": ids, "sample": sample, "seed": seed}
         query = "&".join(f"{k}={v}" for k, v in given.items() if v is not None)
         self.name = f"swebench:{variant}" + (f"?{query}" if query else "")
@@ -123,7 +128,11 @@ class SwebenchBenchmark:
         repos_dir = Path(repos).expanduser() if repos else None
         if pull not in (None, "0", "1"):
             raise BenchmarkError(f"pull= must be 0 or 1, not {pull!r}")
-        source_images = ImageSource(Path(images).expanduser() if images else None, pull != "0")
+        source_images = ImageSource(
+            Path(images).expanduser() if images else None,
+            pull != "0",
+            Path(build).expanduser() if build else None,
+        )
         self._tasks = tuple(
             instance_task(i, cache, repos_dir, base, source_images) for i in instances
         )
