@@ -48,7 +48,8 @@ class InstanceImage:
 
 class ImageSource:
     """Where instance images come from: the engine, ``docker save`` tarballs in ``images``,
-    the registry (when ``pull``). One Docker connection, opened on first use."""
+    the registry (when ``pull``), swebench's builder on a task repository (``build``). One
+    Docker connection, opened on first use."""
 
     def __init__(
         self, images: Path | None = None, pull: bool = True, build: Path | None = None
@@ -74,7 +75,7 @@ class ImageSource:
         return self._client
 
     def ensure(self, instance_id: str, named: str | None = None) -> InstanceImage:
-        """The instance's image, loaded or pulled if the engine lacks it; a
+        """The instance's image, loaded, pulled or built if the engine lacks it; a
         :class:`BenchmarkError` naming the image when it cannot be had."""
         candidates = [named] if named else list(image_names(instance_id))
         for name in candidates:
