@@ -61,6 +61,7 @@ def run(
     sandbox: Annotated[str | None, typer.Option(help="Sandbox backend: auto (default), docker, local, local?bwrap=0.")] = None,
     policy: Annotated[str | None, typer.Option(help="Search policy: hgm, dgm, greedy, random (with ?param=value); hgm?preset=paper is the HGM paper's algorithm.")] = None,
     workers: Annotated[int | None, typer.Option(help="Jobs running at once.")] = None,
+    executor: Annotated[str | None, typer.Option(help="Where jobs run: local (default) or ray (ray?address=auto; docs/ray.md).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the policy and the task order.")] = None,
     max_evals: Annotated[int | None, typer.Option(help="Stop after this many evaluations.")] = None,
     max_usd: Annotated[float | None, typer.Option(help="Dollar budget of all LLM calls.")] = None,
@@ -88,7 +89,7 @@ def run(
     from hgm.session import ExitCode, plan_run
 
     overrides = dict(model=model, benchmark=benchmark, sandbox=sandbox, policy=policy, workers=workers,
-                     seed=seed, max_evals=max_evals, max_usd=max_usd, max_hours=max_hours, max_nodes=max_nodes,
+                     executor=executor, seed=seed, max_evals=max_evals, max_usd=max_usd, max_hours=max_hours, max_nodes=max_nodes,
                      allow_free=allow_free or None, skills_from=skills_from or None)
     try:
         plan = plan_run(overrides=overrides, config_file=config_file, out=out, resume=resume,

@@ -44,6 +44,7 @@ class RunConfig(BaseModel):
     sandbox: str = Field("auto", description="Sandbox backend spec: auto (docker when an engine answers, else local), docker, docker?runtime=runsc, local, local?bwrap=0.")
     policy: str = Field("hgm", description="Search policy spec: hgm, hgm?alpha=0.6, dgm, greedy, random; POLICY?staged=STAGE1,THRESHOLD adds staged evaluation.")
     workers: int = Field(2, ge=1, description="Number of expansions/evaluations running at once.")
+    executor: str = Field("local", description="Where jobs run: local (threads in the driver) or ray (a Ray cluster: ray?address=auto&num_cpus_per_job=1&gateway_host=IP&gateway_port=0; docs/ray.md).")
     seed: int = Field(0, description="Seed of the policy's random choices and of the task order.")
     max_evals: int | None = Field(None, ge=0, description="Stop after this many completed (pass/fail) evaluations.")
     max_usd: float | None = Field(None, ge=0, description="Hard dollar budget of all LLM calls; the gateway refuses calls beyond it.")

@@ -46,6 +46,8 @@ def _table(s: dict, p: Progress) -> Table:
         t.add_row("best", f"none yet: node {b.node} has {b.evals} of the {s['min_evals']} evaluations needed")
     t.add_row("spent", f"${s['spent']:.4f}")
     t.add_row("workers", f"{s['busy']}/{s['workers']} busy · {s['elapsed'] / 60:.1f} min")
+    if p.machines:
+        t.add_row("machines", Text(p.machines))
     # Task ids, reasons and stop messages come from the run: Text, so brackets are never markup.
     if p.last:
         t.add_row("last", Text(p.last))
@@ -92,3 +94,5 @@ class LiveDisplay:
                 f"${s['spent']:.4f} · {s['busy']}/{s['workers']} busy · {p.last}",
                 highlight=False, markup=False,
             )
+            if p.machines:
+                self.console.print(f"machines: {p.machines}", highlight=False, markup=False)

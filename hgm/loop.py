@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hgm.archive import Run
-from hgm.executor import Executor
+from hgm.executor import LOST_MARK, Executor
 from hgm.jobs import Charge, Started, Worker
 from hgm.jobs.evaluation import EvalResult
 from hgm.jobs.expansion import ExpansionResult, InfrastructureError
@@ -70,6 +70,8 @@ class Progress:
     errors: int = 0
     stopping: str | None = None
     waiting: str | None = None
+    machines: str | None = None
+    """Workers per machine and utilization, from an executor that spans machines (ray)."""
 
 
 FINISHED, ERRORS, INTERRUPTED = "finished", "errors", "interrupted"
@@ -308,6 +310,8 @@ class Search:
         self.outage.suspect(self.run)  # before judging: an outage's errors are never the agent's
         if self.outage.reason is not None:
             return dataclasses.replace(result, reason=(result.reason or "error") + OUTAGE_MARK), True
+        if (result.reason or "").endswith(LOST_MARK):
+            return result, True
         return self.repeats.judge(pending.node, pending.task, result, self.limits.max_error_retries), True
 
     def _record_evaluation(self, pending: Started, result: EvalResult | None, failure: str | None,
@@ -376,6 +380,8 @@ class Search:
         p.busy, p.stopping = len(self.in_flight), self.halt.reason if self.halt else None
         p.waiting = self.outage.describe() if self.halt is None else None
         p.spent_usd = self.worker.gateway.spent_usd
+        describe = getattr(self.executor, "describe", None)
+        p.machines = describe() if describe is not None else None
         return p
 
     def abandon(self) -> SearchSummary:
@@ -481,7 +487,8 @@ class ErrorRepeats:
     (an error is retried and never counted against it). After ``max_error_retries`` retries
     of a (node, task) that each ended in ``error``, the next error there is recorded as a
     ``fail`` whose reason starts with ``error repeated N times:``. Counted from the archive,
-    so the bound holds across resumes; errors during a sandbox outage never count.
+    so the bound holds across resumes; errors during a sandbox outage, and jobs lost with their
+    machine (``LOST_MARK``), never count.
     """
 
     def __init__(self, counts: Counter[tuple[int, int]]):
@@ -491,7 +498,7 @@ class ErrorRepeats:
     def from_records(cls, evaluations) -> ErrorRepeats:
         return cls(Counter(
             (e.node, e.task_index) for e in evaluations
-            if e.outcome is Outcome.ERROR and not (e.reason or "").endswith(OUTAGE_MARK)
+            if e.outcome is Outcome.ERROR and not (e.reason or "").endswith((OUTAGE_MARK, LOST_MARK))
         ))
 
     def judge(self, node: int, task: int, error: EvalResult, max_retries: int) -> EvalResult:

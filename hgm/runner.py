@@ -144,6 +144,7 @@ class Parts:
 def build_parts(config: RunConfig) -> Parts:
     """Build policy, model backend, benchmark and sandbox from their specs; ConfigError
     names the first that is wrong. The caller closes ``sandbox``."""
+    from hgm.executor import check_executor_spec
     from hgm.gateway import get_backend
     from hgm.sandbox import get_sandbox
     from hgm.search import get_policy
@@ -151,6 +152,7 @@ def build_parts(config: RunConfig) -> Parts:
     model = config.resolved_model()
     try:
         policy = get_policy(config.policy)
+        check_executor_spec(config.executor)
         backend = get_backend(model)
         backend = priced_backend(backend, config)  # refuses --max-usd on an unpriced model
     except (ValueError, ImportError) as e:
@@ -286,14 +288,20 @@ def _search(run, config: RunConfig, parts: Parts, stack: ExitStack, console: Con
     from hgm.gateway.limits import GatewayLimits
     from hgm.jobs import CostLedger, Worker, WorkerSettings
     from hgm.jobs.evaluation import bounds_from_config
+    from hgm.jobs.expansion import InfrastructureError
     from hgm.loop import Limits, run_search
     from hgm.skills.embed import run_spec
 
     sock_dir = Path(tempfile.mkdtemp(prefix=scratch_prefix("gw")))  # unix socket paths must be short
     stack.callback(shutil.rmtree, sock_dir, True)
     ledger = CostLedger(run)
+    try:  # before the gateway: a cluster's executor says where the gateway must listen
+        executor = get_executor(config.executor, config.workers)
+    except (ValueError, ImportError, ConnectionError) as e:
+        raise PreflightError(str(e)) from None
+    stack.callback(executor.shutdown, False)
     gateway = Gateway(
-        parts.backend, socket_path=sock_dir / "gateway.sock", recorder=ledger.record,
+        parts.backend, **getattr(executor, "gateway_listen", {}), socket_path=sock_dir / "gateway.sock", recorder=ledger.record,
         max_usd=config.max_usd, spent_usd=run.totals()["llm_cost_usd"],
         call_timeout_s=config.call_timeout_s, limits=GatewayLimits(
             max_body_bytes=config.gateway_max_body_bytes, max_json_depth=config.gateway_max_json_depth,
@@ -318,8 +326,12 @@ def _search(run, config: RunConfig, parts: Parts, stack: ExitStack, console: Con
         bounds=bounds_from_config(config), skill_dedup_cosine=config.skill_dedup_cosine,
         embedding_model=run_spec(config.embedding_model, parts.model),
     ))
-    executor = get_executor("local", config.workers)
-    stack.callback(executor.shutdown, False)
+    bind = getattr(executor, "bind", None)
+    if bind is not None:  # jobs that travel to other machines (hgm.executor.ray)
+        try:
+            worker = bind(worker, config.sandbox, gateway.tcp_port)
+        except InfrastructureError as e:
+            raise PreflightError(str(e)) from None
     limits = Limits(config.max_evals, config.max_hours, config.max_nodes,
                     config.max_consecutive_errors, config.max_unproductive_expansions,
                     sandbox_wait_s=60 * config.sandbox_wait_minutes,

@@ -109,7 +109,8 @@ class Gateway:
 
     ``recorder`` receives one :class:`~hgm.gateway.LLMCall` per call (successful or not), from
     server threads; it must be thread-safe. ``spent_usd`` is what earlier sessions of the run
-    spent (for resume). ``tcp_port`` also serves on 127.0.0.1 (``0`` picks a free port).
+    spent (for resume). ``tcp_port`` also serves on TCP (``0`` picks a free port), on ``tcp_host``
+    (127.0.0.1; a Ray executor's cluster address for worker nodes: docs/ray.md).
     ``rng`` drives the retry jitter. ``limits`` bounds bodies, nesting, connections and
     records (defaults: :class:`~hgm.gateway.limits.GatewayLimits`). ``embedder`` (an
     :class:`~hgm.skills.embed.Embedder`, or None for none) serves ``/v1/embeddings``.
@@ -127,6 +128,7 @@ class Gateway:
         retries: int = 4,
         backoff_s: float = 1.0,
         tcp_port: int | None = None,
+        tcp_host: str = "127.0.0.1",
         rng: random.Random | None = None,
         max_concurrency: int = 64,
         limits: GatewayLimits | None = None,
@@ -135,7 +137,7 @@ class Gateway:
         self.backend = backend
         self.limits = limits = limits or GatewayLimits()
         self.socket_path = Path(socket_path)
-        self.tcp_port = tcp_port
+        self.tcp_port, self.tcp_host = tcp_port, tcp_host
         self._budget = Budget(max_usd, spent_usd)
         # A 30 MB request must not become 30 MB of hgm.db.
         bounded = lambda call: recorder(bounded_call(call, limits.max_recorded_bytes))  # noqa: E731
@@ -217,10 +219,10 @@ class Gateway:
 
     @property
     def url(self) -> str | None:
-        """``http://127.0.0.1:PORT`` when serving on TCP, else None."""
+        """``http://HOST:PORT`` when serving on TCP, else None."""
         if self.tcp_port is None:
             return None
-        return f"http://127.0.0.1:{self.tcp_port}"
+        return f"http://{self.tcp_host}:{self.tcp_port}"
 
     @property
     def base_url(self) -> str | None:
@@ -234,7 +236,7 @@ class Gateway:
         self._sockets = [self._bind_unix()]
         if self.tcp_port is not None:
             try:
-                tcp = socket.create_server(("127.0.0.1", self.tcp_port))
+                tcp = socket.create_server((self.tcp_host, self.tcp_port))
             except OSError:
                 self.stop()
                 raise

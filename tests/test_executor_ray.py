@@ -1,0 +1,205 @@
+"""The Ray executor on a real multi-node Ray cluster on this machine (separate raylets, each
+with its own resources), driven by ``hgm run`` with the scripted model: runs, node loss,
+the gateway over TCP through a node's relay, and keys that never leave the driver.
+
+One cluster serves the module (starting one takes seconds); the node-loss test removes a
+node, so it comes last.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray", reason="the Ray executor needs Ray: pip install 'hgm[ray]' (make setup)")
+
+from hgm.executor.ray_relay import NodeRelay  # noqa: E402
+from hgm.gateway import Scope, get_backend  # noqa: E402
+from hgm.gateway.server import Gateway  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+SECRET = "sk-hgm-test-never-leaves-the-driver"
+_MB = 1024 * 1024
+
+
+def _without_keys(env: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if not any(w in k.upper() for w in ("KEY", "TOKEN", "SECRET"))}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A head and one worker node, 2 CPUs each. Their processes get this process's
+    environment (as `ray start` on a machine would), so keys are kept out of it."""
+    from ray.cluster_utils import Cluster
+
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(_without_keys(saved))
+    try:
+        c = Cluster(initialize_head=True, head_node_args={
+            "num_cpus": 2, "object_store_memory": 80 * _MB, "include_dashboard": False,
+            # a removed node is noticed in seconds, not the default half a minute
+            "_system_config": {"health_check_period_ms": 500, "health_check_failure_threshold": 4},
+        })
+        worker = c.add_node(num_cpus=2, object_store_memory=80 * _MB)
+        c.wait_for_nodes()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    yield c, worker
+    c.shutdown()
+
+
+def _hgm(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hgm.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=600, **kwargs)
+
+
+def _run_args(address: str, out: Path, max_evals: int) -> list[str]:
+    return ["run", "--model", "scripted:demo", "--executor", f"ray?address={address}", "--sandbox", "local",
+            "--max-evals", str(max_evals), "--workers", "4", "--out", str(out)]
+
+
+def _query(db: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(db) as con:
+        return con.execute(sql).fetchall()
+
+
+# -- the gateway over TCP, through a node's relay ------------------------------------------
+def _post(sock: Path, token: str | None) -> int:
+    connection = http.client.HTTPConnection("localhost", timeout=30)
+    connection.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    connection.sock.connect(str(sock))
+    headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
+    body = {"model": "any", "messages": [{"role": "user", "content": "hello"}]}
+    connection.request("POST", "/v1/chat/completions", json.dumps(body), headers)
+    status = connection.getresponse().status
+    connection.close()
+    return status
+
+
+def test_the_tcp_gateway_serves_only_live_tokens_of_its_own_run(tmp_path):
+    calls, other_calls = [], []
+    host = ray.util.get_node_ip_address()
+    gateway = Gateway(get_backend("scripted:demo"), socket_path=tmp_path / "gw.sock", recorder=calls.append,
+                      tcp_port=0, tcp_host=host)
+    other = Gateway(get_backend("scripted:demo"), socket_path=tmp_path / "other.sock",
+                    recorder=other_calls.append)
+    with gateway, other:
+        relay = NodeRelay(host, gateway.tcp_port)
+        try:
+            live = gateway.issue_token(Scope(kind="other", node=0, ref="job-a"))
+            ended = gateway.issue_token(Scope(kind="other", node=0, ref="job-b"))
+            gateway.revoke(ended)
+            another_run = other.issue_token(Scope(kind="other", node=0, ref="job-c"))
+            assert _post(relay.socket_path, None) == 401
+            assert _post(relay.socket_path, ended) == 401
+            assert _post(relay.socket_path, another_run) == 401
+            assert _post(relay.socket_path, live + "x") == 401
+            assert _post(relay.socket_path, live) == 200
+        finally:
+            relay.close()
+    assert [c.scope.ref for c in calls] == ["job-a"]  # refused requests reach no model
+    assert other_calls == []
+
+
+def test_no_key_of_the_driver_reaches_a_worker_or_its_sandbox(cluster, monkeypatch):
+    from hgm.executor.ray import RayExecutor, probe_node, worker_environment
+
+    c, _ = cluster
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    monkeypatch.setenv("HGM_TEST_SECRET_TOKEN", SECRET)
+    executor = RayExecutor(workers=2, address=c.address)
+    try:
+        nodes = [node_id for node_id, _ in executor.alive()]
+        assert len(nodes) == 2
+        sandboxes = executor.on_each(nodes, probe_node, "local", "env")
+        workers = executor.on_each(nodes, worker_environment)
+    finally:
+        executor.shutdown()
+    for finished, (ok, output) in sandboxes:
+        assert finished and ok, output
+        assert "PATH=" in output and SECRET not in output
+    for finished, environment in workers:
+        assert finished, environment
+        assert "PATH" in environment and SECRET not in json.dumps(environment)
+
+
+# -- runs ------------------------------------------------------------------------------------
+def test_a_scripted_run_on_two_nodes_records_like_the_local_executor(cluster, tmp_path):
+    c, _ = cluster
+    out = tmp_path / "run"
+    env = os.environ | {"OPENAI_API_KEY": SECRET}
+    proc = _hgm(*_run_args(c.address, out, 30), env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "reached --max-evals 30" in proc.stdout
+    assert "machines:" in proc.stdout  # workers per node in the live view
+    check = _hgm("check", str(out))
+    assert check.returncode == 0, check.stdout + check.stderr
+    db = out / "hgm.db"
+    assert _query(db, "SELECT count(*) FROM evaluations WHERE outcome IN ('pass', 'fail')") == [(30,)]
+    nodes = _query(db, "SELECT id, parent, commit_sha FROM nodes ORDER BY id")
+    assert len(nodes) > 1, "no expansion made a child"
+    git = ["git", "--git-dir", str(out / "agents.git")]
+    shas = {node: sha for node, _, sha in nodes}
+    for node, parent, sha in nodes[1:]:  # node N is refs/nodes/N, its git parent the parent's commit
+        found = subprocess.run([*git, "rev-parse", f"refs/nodes/{node}", f"{sha}^"], capture_output=True,
+                               text=True, check=True)
+        assert found.stdout.split() == [sha, shas[parent]]
+    # every call is attributed: what evaluations and nodes carry is what the calls cost
+    (llm,), (evals,), (made,), (failed,) = (
+        _query(db, "SELECT round(sum(cost_usd), 9) FROM llm_calls"),
+        _query(db, "SELECT sum(cost_usd) FROM evaluations"),
+        _query(db, "SELECT sum(cost_usd) FROM nodes"),
+        _query(db, "SELECT coalesce(sum(cost_usd), 0) FROM expansions WHERE status = 'failed'"),
+    )
+    assert llm[0] > 0 and llm[0] == pytest.approx(evals[0] + made[0] + failed[0])
+    kinds = dict(_query(db, "SELECT scope_kind, count(*) FROM llm_calls GROUP BY 1"))
+    assert set(kinds) <= {"evaluation", "expansion", "diagnosis"}
+    edits = _query(db, "SELECT count(*) FROM nodes WHERE kind = 'edit'")[0][0]
+    assert kinds.get("diagnosis", 0) >= edits  # diagnosed on a node, charged by the driver
+    (jobs,) = _query(db, "SELECT data FROM events WHERE kind = 'ray_jobs'")[0]
+    per_node = [n["jobs"] for n in json.loads(jobs).values()]
+    assert len(per_node) == 2 and all(n > 0 for n in per_node), per_node
+
+
+def test_a_node_lost_mid_run_turns_its_jobs_into_infrastructure_errors(cluster, tmp_path):
+    c, worker = cluster
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "hgm.cli", *_run_args(c.address, out, 16)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            db = out / "hgm.db"
+            if db.exists() and _query(db, "SELECT count(*) FROM evaluations")[0][0] >= 3:
+                break
+            time.sleep(0.2)
+        c.remove_node(worker, allow_graceful=False)  # two of the four jobs run there now
+        output, _ = proc.communicate(timeout=400)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output
+    assert _hgm("check", str(out)).returncode == 0
+    db = out / "hgm.db"
+    lost = _query(db, "SELECT count(*) FROM evaluations WHERE outcome = 'error' AND reason LIKE '%lost with Ray node%'")
+    lost_expansions = _query(db, "SELECT count(*) FROM expansions WHERE status = 'failed' AND reason LIKE '%lost with Ray node%'")
+    assert lost[0][0] + lost_expansions[0][0] >= 1, output
+    # the run went on with the head: every evaluation owed was done, and none twice
+    assert _query(db, "SELECT count(*) FROM evaluations WHERE outcome IN ('pass', 'fail')") == [(16,)]
+    rows = [row_id for (row_id,) in _query(db, "SELECT id FROM evaluations ORDER BY id")]
+    events = [json.loads(d) for (d,) in _query(db, "SELECT data FROM events WHERE kind = 'evaluation' ORDER BY id")]
+    assert [e["evaluation"] for e in events] == rows  # one event per recorded evaluation
+    assert len({e["ref"] for e in events}) == len(events)  # no job recorded twice
+    assert _query(db, "SELECT count(*) FROM events WHERE kind = 'ray_node_lost'")[0][0] >= 1
