@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hgm.bench._polyglot_toolchains import TOOLCHAINS, Toolchain, test_command
 from hgm.bench.dirbench import BenchmarkError
+from hgm.bench.subsets import is_subset_name, subset_ids
 from hgm.types import Task
 
 CONFIG_FILE = ".meta/config.json"
@@ -87,9 +88,11 @@ class PolyglotBenchmark:
     """The benchmark behind ``polyglot:PATH[?languages=python,go&subset=a,b]``.
 
     ``languages``: comma-separated language folders, in the order wanted (default
-    ``python``). ``subset``: comma-separated exercise names (``bowling``, every selected
-    language's) or task ids (``python/bowling``); tasks keep benchmark order. Only the
-    selected exercises are read, and every problem among them is reported at once.
+    ``python``, or with a named subset the languages it uses). ``subset``: a subset DGM and
+    HGM published (``small``, ``medium``: :mod:`hgm.bench.subsets`), or comma-separated
+    exercise names (``bowling``, every selected language's) or task ids
+    (``python/bowling``); tasks keep benchmark order. Only the selected exercises are read,
+    and every problem among them is reported at once.
     """
 
     params = ("languages", "subset")
@@ -102,8 +105,19 @@ class PolyglotBenchmark:
         cache_dir: Path | None = None,
     ) -> None:
         self.path = Path(path)
-        langs = DEFAULT_LANGUAGES if languages is None else _split(languages, "languages")
         wanted = None if subset is None else _split(subset, "subset")
+        if subset is not None and is_subset_name("polyglot", subset.strip()):
+            wanted = tuple(subset_ids("polyglot", subset.strip()))
+            used = {i.partition("/")[0] for i in wanted}
+            default = tuple(lang for lang in TOOLCHAINS if lang in used)
+            if languages is not None:
+                keep = set(_split(languages, "languages"))
+                wanted = tuple(i for i in wanted if i.partition("/")[0] in keep)
+                if not wanted:
+                    raise BenchmarkError(f"subset {subset.strip()!r} has no exercise in {languages}")
+        else:
+            default = DEFAULT_LANGUAGES
+        langs = default if languages is None else _split(languages, "languages")
         query = "&".join(
             f"{k}={v}" for k, v in (("languages", languages), ("subset", subset)) if v is not None
         )
