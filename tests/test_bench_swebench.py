@@ -24,6 +24,7 @@ import hgm  # noqa: E402
 from hgm.bench import BenchmarkError, apply_solution, copy_workspace, get_benchmark  # noqa: E402
 from hgm.bench._swebench_runner import GRADE_MARKER  # noqa: E402
 from hgm.bench.check import check_benchmark  # noqa: E402
+from hgm.bench.subsets import subset_ids  # noqa: E402
 from hgm.bench.swebench import (  # noqa: E402
     Instance,
     SwebenchBenchmark,
@@ -440,3 +441,35 @@ def test_known_repositories_get_swebench_s_log_parser():
     assert default_log_parser("django/django") == "parse_log_django"
     assert default_log_parser("sympy/sympy") == "parse_log_sympy"
     assert default_log_parser("demo/calc") is None
+
+
+# -- named subsets ------------------------------------------------------------------------------
+def subset_dataset(world, tmp_path: Path, ids: list[str]) -> Path:
+    """The fixture instance under each of ``ids``, plus the fixture itself (in no subset)."""
+    rows = [{**world["instance"], "instance_id": iid} for iid in ids] + [world["instance"]]
+    return write_jsonl(tmp_path / "verified.jsonl", rows)
+
+
+def test_subset_takes_the_named_verified_subset_in_dataset_order(world, tmp_path):
+    wanted = subset_ids("swebench", "small")
+    dataset = subset_dataset(world, tmp_path, list(reversed(wanted)))
+    repos = world["root"] / "repos"
+    bench = get_benchmark(f"swebench:verified?dataset={dataset}&repos={repos}&subset=small")
+    assert [t.id for t in bench.tasks()] == list(reversed(wanted))
+    narrowed = get_benchmark(
+        f"swebench:verified?dataset={dataset}&repos={repos}&subset=small&ids={wanted[1]}"
+    )
+    assert [t.id for t in narrowed.tasks()] == [wanted[1]]
+
+
+def test_a_subset_the_dataset_only_partly_holds_is_an_error_naming_what_is_missing(world, tmp_path):
+    wanted = subset_ids("swebench", "small")
+    dataset = subset_dataset(world, tmp_path, wanted[1:])
+    with pytest.raises(BenchmarkError, match=f"subset 'small' names 1 instances that .* lacks: {wanted[0]}"):
+        get_benchmark(f"swebench:verified?dataset={dataset}&subset=small")
+
+
+def test_an_unknown_subset_lists_the_known_ones(world, tmp_path):
+    dataset = subset_dataset(world, tmp_path, [])
+    with pytest.raises(BenchmarkError, match="unknown swebench subset 'tiny'; known: big, medium, small"):
+        get_benchmark(f"swebench:verified?dataset={dataset}&subset=tiny")
