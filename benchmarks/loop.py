@@ -17,6 +17,17 @@ each scheduler ``utilization.async.jobs``, ``utilization.async.wall_s``,
 ``utilization.generational.wall_s``, ``utilization.generational.utilization``.
 
     python benchmarks/loop.py [--evals 40] [--jobs 400] [--json]
+
+3. The Ray executor (``--executor ray``, after 1 and 2): the same trivial evaluations, through
+   the local executor and through Ray (a two-node ``ray.cluster_utils.Cluster`` with 2 CPUs a
+   node started here, or ``--address`` of a running cluster), with 1 worker (overhead per
+   evaluation: Ray's minus local's, and their ratio) and with 4 workers across the nodes
+   (utilization: the time jobs were in flight over workers x wall time). The output adds
+   ``ray.local.per_eval_ms``, ``ray.ray.per_eval_ms``, ``ray.overhead_ms`` (Ray's extra per
+   evaluation), ``ray.overhead_ratio`` (Ray's time per evaluation over local's), and
+   ``ray.utilization_local`` and ``ray.utilization_ray`` (4 workers), with ``ray.evaluations``.
+
+    python benchmarks/loop.py --executor ray [--address HOST:PORT] [--evals 40] --json
 """
 
 from __future__ import annotations
@@ -212,14 +223,94 @@ def measure_utilization(n_jobs: int, workers: int = 4) -> dict:
     return {"workers": workers, **out}
 
 
+class Metered:
+    """An executor whose jobs' time in flight (submit to result) is added up."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.workers = inner, inner.name, inner.workers
+        self.in_flight_s, self._lock = 0.0, threading.Lock()
+
+    def submit(self, job):
+        start = time.perf_counter()
+        future = self.inner.submit(job)
+        future.add_done_callback(lambda f: self._add(time.perf_counter() - start))
+        return future
+
+    def _add(self, seconds: float) -> None:
+        with self._lock:
+            self.in_flight_s += seconds
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.inner.shutdown(wait)
+
+
+def _trivial_run(n_evals: int, sandbox_spec: str, workers: int, address: str | None) -> dict:
+    """Trivial evaluations on ``workers`` workers, through Ray at ``address`` or locally."""
+    from hgm.executor import get_executor
+
+    with tempfile.TemporaryDirectory(prefix="hgm-bench-") as tmp:
+        root = Path(tmp)
+        agent, tasks = _trivial_world(root, n_evals)
+        run = Run.create(root / "run", agent, config={}, task_ids=[t.id for t in tasks])
+        executor = get_executor(f"ray?address={address}" if address else "local", workers)
+        ledger = CostLedger(run)
+        gateway = Gateway(get_backend("scripted:echo"), socket_path=root / "gw.sock", recorder=ledger.record,
+                          **getattr(executor, "gateway_listen", {}))
+        sandbox = get_sandbox(sandbox_spec)
+        with gateway:
+            worker = Worker(run, sandbox, gateway, ledger, tasks, WorkerSettings(model="scripted:echo"))
+            if address:
+                worker = executor.bind(worker, sandbox_spec, gateway.tcp_port)
+            metered = Metered(executor)
+            start = time.perf_counter()
+            run_search(run, get_policy(f"greedy?evals_per_node={n_evals}"), metered, worker,
+                       Limits(max_evals=n_evals))
+            wall = time.perf_counter() - start
+            executor.shutdown()
+        sandbox.close()
+        done = len(run.evaluations())
+        run.close()
+    return {"evaluations": done, "wall_s": wall, "per_eval_ms": 1000 * wall / done,
+            "utilization": metered.in_flight_s / (workers * wall)}
+
+
+def measure_ray(n_evals: int, sandbox_spec: str, address: str | None) -> dict:
+    cluster = None
+    if address is None:
+        from ray.cluster_utils import Cluster
+
+        cluster = Cluster(initialize_head=True, head_node_args={
+            "num_cpus": 2, "object_store_memory": 80 << 20, "include_dashboard": False})
+        cluster.add_node(num_cpus=2, object_store_memory=80 << 20)
+        cluster.wait_for_nodes()
+        address = cluster.address
+    try:
+        local1 = _trivial_run(n_evals, sandbox_spec, 1, None)
+        ray1 = _trivial_run(n_evals, sandbox_spec, 1, address)
+        local4 = _trivial_run(n_evals, sandbox_spec, 4, None)
+        ray4 = _trivial_run(n_evals, sandbox_spec, 4, address)
+    finally:
+        if cluster is not None:
+            cluster.shutdown()
+    return {"evaluations": n_evals, "local": local1, "ray": ray1,
+            "overhead_ms": ray1["per_eval_ms"] - local1["per_eval_ms"],
+            "overhead_ratio": ray1["per_eval_ms"] / local1["per_eval_ms"],
+            "utilization_local": local4["utilization"], "utilization_ray": ray4["utilization"]}
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--evals", type=int, default=40, help="evaluations for the overhead measurement")
     ap.add_argument("--jobs", type=int, default=400, help="evaluations for the utilization measurement")
     ap.add_argument("--sandbox", default="local", help="sandbox spec for the overhead measurement")
+    ap.add_argument("--executor", choices=("local", "ray"), default="local",
+                    help="ray: also compare the Ray executor with the local one (3. above)")
+    ap.add_argument("--address", help="a running Ray cluster (default: start a two-node one here)")
     ap.add_argument("--json", action="store_true", help="print JSON")
     args = ap.parse_args(argv)
     result = {"overhead": measure_overhead(args.evals, args.sandbox), "utilization": measure_utilization(args.jobs)}
+    if args.executor == "ray":
+        result["ray"] = measure_ray(args.evals, args.sandbox, args.address)
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -230,6 +321,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"utilization ({u['workers']} workers, lognormal job durations):")
     for name in ("async", "generational"):
         print(f"  {name:>12}: {100 * u[name]['utilization']:.1f}% busy, {u[name]['jobs']} jobs in {u[name]['wall_s']:.1f} s")
+    if "ray" in result:
+        r = result["ray"]
+        print(f"ray executor ({r['evaluations']} evaluations; 2 nodes):")
+        print(f"  1 worker: {r['ray']['per_eval_ms']:.1f} ms per evaluation, local {r['local']['per_eval_ms']:.1f} ms: "
+              f"{r['overhead_ms']:+.1f} ms ({r['overhead_ratio']:.2f}x)")
+        print(f"  4 workers: {100 * r['utilization_ray']:.1f}% utilized, local {100 * r['utilization_local']:.1f}%")
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ class Script:
 
 
 SCRIPTS: dict[str, Script] = {
-    "loop.py": Script({"loop": ()}, ("--evals", "3", "--jobs", "12")),
+    "loop.py": Script({"loop": (), "loop_ray": ("--executor", "ray", "--jobs", "40")}, ("--evals", "3", "--jobs", "12")),
     "models.py": Script({"models": ()}, ("--calls", "2", "--new-tokens", "4")),
     "sandbox.py": Script({"sandbox": ()}, ("--runs", "2"), docker=True),
     "scheduler.py": Script(

@@ -386,13 +386,21 @@ def sandbox_build(
 
 
 @app.command()
-def doctor(as_json: JsonFlag = False) -> None:
+def doctor(
+    as_json: JsonFlag = False,
+    executor: Annotated[str | None, typer.Option(help="Also check every node of a cluster: ray (ray?address=HOST:PORT).")] = None,
+    sandbox: Annotated[str, typer.Option(help="The sandbox spec the cluster's nodes are checked with.")] = "auto",
+) -> None:
     """Check what hgm needs on this machine (Docker engine, image, bubblewrap, gVisor), and how to fix it."""
     from dataclasses import asdict
 
     from hgm.doctor import doctor as run_checks
 
     checks = run_checks()
+    if executor is not None and executor.partition("?")[0] == "ray":
+        from hgm.executor.ray_doctor import cluster_checks
+
+        checks += cluster_checks(executor, sandbox)
     if as_json:
         _print_json([asdict(c) for c in checks])
     else:

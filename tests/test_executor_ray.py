@@ -2,8 +2,8 @@
 with its own resources), driven by ``hgm run`` with the scripted model: runs, node loss,
 the gateway over TCP through a node's relay, and keys that never leave the driver.
 
-One cluster serves the module (starting one takes seconds); the node-loss test removes a
-node, so it comes last.
+One cluster serves the module (starting one takes seconds); the node-loss test removes the
+worker node and the last test removes the head, so they come last, in that order.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from hgm.executor.ray_relay import NodeRelay  # noqa: E402
 from hgm.gateway import Scope, get_backend  # noqa: E402
 from hgm.gateway.server import Gateway  # noqa: E402
 
-pytestmark = pytest.mark.slow
+# One cluster for the module: under pytest-xdist (--dist loadgroup) its tests stay together.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
 
 SECRET = "sk-hgm-test-never-leaves-the-driver"
 _MB = 1024 * 1024
@@ -57,7 +58,7 @@ def cluster():
         os.environ.clear()
         os.environ.update(saved)
     yield c, worker
-    c.shutdown()
+    c.shutdown()  # what the tests left of it
 
 
 def _hgm(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
@@ -135,6 +136,17 @@ def test_no_key_of_the_driver_reaches_a_worker_or_its_sandbox(cluster, monkeypat
         assert "PATH" in environment and SECRET not in json.dumps(environment)
 
 
+def test_doctor_reports_every_node_of_the_cluster(cluster):
+    from hgm.executor.ray_doctor import cluster_checks  # what `hgm doctor --executor ray` adds
+
+    c, _ = cluster
+    checks = {check.name: check for check in cluster_checks(f"ray?address={c.address}", "local")}
+    assert checks["ray cluster"].ok and checks["ray cluster"].detail == "2 alive node(s)"
+    nodes = [check for name, check in checks.items() if name.startswith("node ")]
+    assert len(nodes) == 4 and all(check.ok for check in nodes), nodes
+    assert {check.detail for check in nodes} == {"local: sandbox ok", "no key-like variables"}
+
+
 # -- runs ------------------------------------------------------------------------------------
 def test_a_scripted_run_on_two_nodes_records_like_the_local_executor(cluster, tmp_path):
     c, _ = cluster
@@ -176,7 +188,7 @@ def test_a_scripted_run_on_two_nodes_records_like_the_local_executor(cluster, tm
 def test_a_node_lost_mid_run_turns_its_jobs_into_infrastructure_errors(cluster, tmp_path):
     c, worker = cluster
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "hgm.cli", *_run_args(c.address, out, 16)],
+    proc = subprocess.Popen([sys.executable, "-m", "hgm.cli", *_run_args(c.address, out, 12)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 240
@@ -197,9 +209,42 @@ def test_a_node_lost_mid_run_turns_its_jobs_into_infrastructure_errors(cluster, 
     lost_expansions = _query(db, "SELECT count(*) FROM expansions WHERE status = 'failed' AND reason LIKE '%lost with Ray node%'")
     assert lost[0][0] + lost_expansions[0][0] >= 1, output
     # the run went on with the head: every evaluation owed was done, and none twice
-    assert _query(db, "SELECT count(*) FROM evaluations WHERE outcome IN ('pass', 'fail')") == [(16,)]
+    assert _query(db, "SELECT count(*) FROM evaluations WHERE outcome IN ('pass', 'fail')") == [(12,)]
     rows = [row_id for (row_id,) in _query(db, "SELECT id FROM evaluations ORDER BY id")]
     events = [json.loads(d) for (d,) in _query(db, "SELECT data FROM events WHERE kind = 'evaluation' ORDER BY id")]
     assert [e["evaluation"] for e in events] == rows  # one event per recorded evaluation
     assert len({e["ref"] for e in events}) == len(events)  # no job recorded twice
     assert _query(db, "SELECT count(*) FROM events WHERE kind = 'ray_node_lost'")[0][0] >= 1
+    resumed = _hgm("run", "--resume", str(out), "--max-evals", "14")  # on the node left
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert _query(db, "SELECT count(*) FROM evaluations WHERE outcome IN ('pass', 'fail')") == [(14,)]
+    assert _hgm("check", str(out)).returncode == 0
+
+
+def test_the_head_going_away_stops_the_run_with_the_resume_command(cluster, tmp_path):
+    c, _ = cluster
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "hgm.cli", *_run_args(c.address, out, 40)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            db = out / "hgm.db"
+            if db.exists() and _query(db, "SELECT count(*) FROM evaluations")[0][0] >= 2:
+                break
+            time.sleep(0.2)
+        c.remove_node(c.head_node, allow_graceful=False)  # the last test: the cluster is gone
+        output, _ = proc.communicate(timeout=120)  # well before Ray's own minute runs out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 3, output
+    assert "does not answer" in output and f"hgm run --resume {out}" in output
+    assert _hgm("check", str(out)).returncode == 0
+    db = out / "hgm.db"
+    done = _query(db, "SELECT count(*) FROM evaluations WHERE outcome IN ('pass', 'fail')")[0][0]
+    resumed = _hgm("run", "--resume", str(out), "--executor", "local", "--max-evals", str(done + 2))
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert _query(db, "SELECT count(*) FROM evaluations WHERE outcome IN ('pass', 'fail')") == [(done + 2,)]
+    # errors of the lost head are the cluster's: none was turned into an agent's fail
+    assert _query(db, "SELECT count(*) FROM evaluations WHERE reason LIKE 'error repeated%'") == [(0,)]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import socket
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,6 +29,7 @@ from hgm.jobs.expansion import InfrastructureError
 
 CHECK_COMMAND = "python3 -c 'print(\"sandbox ok\")'"
 _REFRESH_S = 5.0  # how often the node list is asked while dispatching
+_HEAD_POLL_S = 2.0  # how often the head's GCS port is tried
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,11 @@ class RayExecutor:
         self._sandbox = "local"
         self._checked_at = 0.0
         self._since, self._busy_s = time.monotonic(), 0.0
-        self._running: dict[int, float] = {}  # id(out future) -> start
+        self._running: dict[int, tuple[float, Future]] = {}  # id(out future) -> (start, it)
+        self.head_lost: str | None = None
+        self._closing = threading.Event()
+        gcs = ray.get_runtime_context().gcs_address
+        threading.Thread(target=self._watch_head, args=(gcs,), name="hgm-ray-head", daemon=True).start()
         self._run = None  # the run bound (hgm.archive.Run), for node events
 
     # -- binding to a run -----------------------------------------------------------------
@@ -117,7 +123,20 @@ class RayExecutor:
             raise InfrastructureError("no Ray node can run sandboxes: " + "; ".join(
                 f"{r.address}: {r.detail}" for r in self.nodes.values()) or "the cluster has no nodes")
         self._since = time.monotonic()
-        return RayWorker(worker, self._ray.put)
+        threading.Thread(target=self._keep_refreshing, name="hgm-ray-nodes", daemon=True).start()
+        return RayWorker(worker, self._put)
+
+    def _put(self, data: bytes):
+        """``ray.put``, or None once the head is gone (the job then fails at submit)."""
+        return None if self.head_lost else self._ray.put(data)
+
+    def _keep_refreshing(self) -> None:
+        """Nodes joining and leaving, noticed off the loop's thread (Ray calls can block)."""
+        while not self._closing.wait(1.0):
+            if self.head_lost:
+                return
+            with contextlib.suppress(Exception):  # a failed refresh is tried again
+                self.refresh()
 
     def check_nodes(self, sandbox_spec: str, node_ids: list[tuple[str, str]] | None = None) -> list[NodeReport]:
         """Check the sandbox of every alive node (or of ``node_ids``: (id, address) pairs)."""
@@ -183,16 +202,16 @@ class RayExecutor:
 
         if not isinstance(job, RemoteJob) or self._setup is None:
             raise TypeError("the ray executor runs RemoteJobs of a bound RayWorker (RayExecutor.bind)")
-        self.refresh()
         out: Future = Future()
         with self._lock:
             usable = [r for r in self.nodes.values() if r.ok]
-            if not usable:
-                out.set_exception(InfrastructureError("no Ray node that can run sandboxes is left"))
+            if not usable or self.head_lost:  # each such job is an error: ten in a row stop the run
+                out.set_exception(InfrastructureError(
+                    (self.head_lost or "no Ray node that can run sandboxes is left") + LOST_MARK))
                 return out
             node = min(usable, key=lambda r: (r.busy, r.node_id))
             self._count(node.node_id, +1)
-            self._running[id(out)] = time.monotonic()
+            self._running[id(out)] = (time.monotonic(), out)
         strategy = NodeAffinitySchedulingStrategy(node.node_id, soft=False)
         ref = self._remote.options(num_cpus=self._cpus, max_retries=0, scheduling_strategy=strategy).remote(self._setup, job.spec, *job.bundles)
         ref.future().add_done_callback(lambda f: self._finish.submit(self._done, f, job, node, out))
@@ -201,7 +220,10 @@ class RayExecutor:
     def _done(self, ray_future: Future, job: RemoteJob, node: NodeReport, out: Future) -> None:
         with self._lock:
             self._count(node.node_id, -1)
-            self._busy_s += time.monotonic() - self._running.pop(id(out))
+            started = self._running.pop(id(out), None)
+            if started is None:  # already settled: the head was lost
+                return
+            self._busy_s += time.monotonic() - started[0]
         try:
             value = ray_future.result()
         except Exception as e:  # noqa: BLE001 - the node died, the worker crashed, the head left
@@ -219,6 +241,31 @@ class RayExecutor:
         except BaseException as e:  # noqa: BLE001 - the job's own failure, for the loop to record
             out.set_exception(e)
 
+    def _watch_head(self, gcs_address: str) -> None:
+        """Notice the head going away: Ray would otherwise leave the driver waiting on jobs
+        that can no longer come back (and end it a minute later)."""
+        host, _, port = gcs_address.rpartition(":")
+        misses = 0
+        while not self._closing.wait(_HEAD_POLL_S):
+            try:
+                socket.create_connection((host, int(port)), timeout=_HEAD_POLL_S).close()
+                misses = 0
+            except OSError:
+                misses += 1
+            if misses >= 2:
+                self._lose_head(f"the Ray cluster's head ({gcs_address}) does not answer; start it "
+                                "again, then resume the run")
+                return
+
+    def _lose_head(self, reason: str) -> None:
+        with self._lock:
+            self.head_lost = reason
+            self.nodes.clear()
+            lost = [out for _, out in self._running.values()]
+            self._running.clear()
+        for out in lost:
+            out.set_exception(InfrastructureError(reason + LOST_MARK))
+
     def _count(self, node_id: str, delta: int) -> None:
         report = self.nodes.get(node_id)
         if report is not None:
@@ -229,7 +276,7 @@ class RayExecutor:
         """The share of worker time spent in jobs since the run bound this executor (0..1)."""
         with self._lock:
             now = time.monotonic()
-            busy = self._busy_s + sum(now - t for t in self._running.values())
+            busy = self._busy_s + sum(now - t for t, _ in self._running.values())
             return min(busy / max(self.workers * (now - self._since), 1e-9), 1.0)
 
     def describe(self) -> str:
@@ -238,6 +285,8 @@ class RayExecutor:
             reports = sorted(self.nodes.values(), key=lambda r: (r.address, r.node_id))
         nodes = "; ".join(f"{r.address}[{r.node_id[:6]}] {r.busy} busy, {r.done} done" if r.ok
                           else f"{r.address}[{r.node_id[:6]}] no jobs: {r.detail}" for r in reports)
+        if self.head_lost:
+            return self.head_lost
         return f"{nodes} · {100 * self.utilization():.0f}% utilized"
 
     def shutdown(self, wait: bool = True) -> None:
@@ -246,6 +295,7 @@ class RayExecutor:
                 self._run.log_event("ray_jobs", {r.node_id: {"address": r.address, "jobs": r.done}
                                                  for r in self.nodes.values()})
             self._run = None
-        self._finish.shutdown(wait=wait, cancel_futures=not wait)
-        if self._ray.is_initialized():
+        self._closing.set()
+        self._finish.shutdown(wait=wait and self.head_lost is None, cancel_futures=not wait)
+        if self._ray.is_initialized() and self.head_lost is None:  # without a head it can hang
             self._ray.shutdown()
