@@ -66,14 +66,26 @@ def _hgm(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedP
                           env=env, timeout=600, **kwargs)
 
 
-def _run_args(address: str, out: Path, max_evals: int) -> list[str]:
-    return ["run", "--model", "scripted:demo", "--executor", f"ray?address={address}", "--sandbox", "local",
+def _run_args(address: str, out: Path, max_evals: int, sandbox: str = "local") -> list[str]:
+    return ["run", "--model", "scripted:demo", "--executor", f"ray?address={address}", "--sandbox", sandbox,
             "--max-evals", str(max_evals), "--workers", "4", "--out", str(out)]
 
 
 def _query(db: Path, sql: str) -> list[tuple]:
     with sqlite3.connect(db) as con:
         return con.execute(sql).fetchall()
+
+
+def _wait_for_evaluations(proc: subprocess.Popen, db: Path, n: int) -> None:
+    """Until the run has recorded ``n`` evaluations (or ended, or four minutes passed)."""
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if _query(db, "SELECT count(*) FROM evaluations")[0][0] >= n:
+                return
+        except sqlite3.OperationalError:  # not created yet
+            pass
+        time.sleep(0.2)
 
 
 # -- the gateway over TCP, through a node's relay ------------------------------------------
@@ -115,7 +127,7 @@ def test_the_tcp_gateway_serves_only_live_tokens_of_its_own_run(tmp_path):
 
 
 def test_no_key_of_the_driver_reaches_a_worker_or_its_sandbox(cluster, monkeypatch):
-    from hgm.executor.ray import RayExecutor, probe_node, worker_environment
+    from hgm.executor.ray import RayExecutor, probe_node, worker_environment_names
 
     c, _ = cluster
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
@@ -125,15 +137,15 @@ def test_no_key_of_the_driver_reaches_a_worker_or_its_sandbox(cluster, monkeypat
         nodes = [node_id for node_id, _ in executor.alive()]
         assert len(nodes) == 2
         sandboxes = executor.on_each(nodes, probe_node, "local", "env")
-        workers = executor.on_each(nodes, worker_environment)
+        workers = executor.on_each(nodes, worker_environment_names)
     finally:
         executor.shutdown()
     for finished, (ok, output) in sandboxes:
         assert finished and ok, output
         assert "PATH=" in output and SECRET not in output
-    for finished, environment in workers:
-        assert finished, environment
-        assert "PATH" in environment and SECRET not in json.dumps(environment)
+    for finished, names in workers:  # the cluster was started without these: only hgm could pass them
+        assert finished, names
+        assert "PATH" in names and not {"OPENAI_API_KEY", "HGM_TEST_SECRET_TOKEN"} & set(names)
 
 
 def test_doctor_reports_every_node_of_the_cluster(cluster):
@@ -185,18 +197,40 @@ def test_a_scripted_run_on_two_nodes_records_like_the_local_executor(cluster, tm
     assert len(per_node) == 2 and all(n > 0 for n in per_node), per_node
 
 
+def test_a_node_that_cannot_run_sandboxes_is_reported_and_gets_no_jobs(cluster, tmp_path):
+    from hgm.sandbox import get_sandbox
+
+    try:
+        get_sandbox("docker").close()
+    except Exception as e:  # noqa: BLE001 - CI has an engine and the image
+        pytest.skip(f"needs a Docker engine and hgm's sandbox image (make setup): {e}")
+    c, _ = cluster
+    bad = c.add_node(num_cpus=2, object_store_memory=80 * _MB,
+                     env_vars={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    c.wait_for_nodes()
+    out = tmp_path / "run"
+    try:
+        proc = _hgm(*_run_args(c.address, out, 4, sandbox="docker"))
+    finally:
+        c.remove_node(bad)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    db = out / "hgm.db"
+    checked = [json.loads(d) for (d,) in _query(db, "SELECT data FROM events WHERE kind = 'ray_node'")]
+    refused = [n for n in checked if not n["ok"]]
+    assert len(checked) == 3 and [n["node"] for n in refused] == [bad.node_id], checked
+    assert f"[{bad.node_id[:6]}] no jobs: " in proc.stdout  # the live view says why
+    (jobs,) = _query(db, "SELECT data FROM events WHERE kind = 'ray_jobs'")[0]
+    assert json.loads(jobs)[bad.node_id]["jobs"] == 0
+    assert _query(db, "SELECT count(*) FROM evaluations WHERE outcome IN ('pass', 'fail')") == [(4,)]
+
+
 def test_a_node_lost_mid_run_turns_its_jobs_into_infrastructure_errors(cluster, tmp_path):
     c, worker = cluster
     out = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "hgm.cli", *_run_args(c.address, out, 12)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and proc.poll() is None:
-            db = out / "hgm.db"
-            if db.exists() and _query(db, "SELECT count(*) FROM evaluations")[0][0] >= 3:
-                break
-            time.sleep(0.2)
+        _wait_for_evaluations(proc, out / "hgm.db", 3)
         c.remove_node(worker, allow_graceful=False)  # two of the four jobs run there now
         output, _ = proc.communicate(timeout=400)
     finally:
@@ -227,13 +261,11 @@ def test_the_head_going_away_stops_the_run_with_the_resume_command(cluster, tmp_
     proc = subprocess.Popen([sys.executable, "-m", "hgm.cli", *_run_args(c.address, out, 40)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and proc.poll() is None:
-            db = out / "hgm.db"
-            if db.exists() and _query(db, "SELECT count(*) FROM evaluations")[0][0] >= 2:
-                break
-            time.sleep(0.2)
-        c.remove_node(c.head_node, allow_graceful=False)  # the last test: the cluster is gone
+        _wait_for_evaluations(proc, out / "hgm.db", 2)
+        # The head's GCS goes (the last test: the cluster is gone). Its raylet stays, as on a
+        # driver's machine whose head services were stopped: were the driver's own raylet to
+        # die too, Ray would end the driver at once (the resume still works; nothing is lost).
+        c.head_node.kill_gcs_server()
         output, _ = proc.communicate(timeout=120)  # well before Ray's own minute runs out
     finally:
         if proc.poll() is None:

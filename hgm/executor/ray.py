@@ -28,7 +28,7 @@ from hgm.executor.ray_jobs import NodeSetup, RayWorker, RemoteJob, run_on_node
 from hgm.jobs.expansion import InfrastructureError
 
 CHECK_COMMAND = "python3 -c 'print(\"sandbox ok\")'"
-_REFRESH_S = 5.0  # how often the node list is asked while dispatching
+_REFRESH_S = 5.0  # how often the node list is asked during a run
 _HEAD_POLL_S = 2.0  # how often the head's GCS port is tried
 
 
@@ -67,12 +67,12 @@ def probe_node(sandbox_spec: str, command: str) -> tuple[bool, str]:
     return True, result.stdout
 
 
-def worker_environment() -> dict[str, str]:
-    """The environment of the Ray worker process this runs in (``hgm doctor`` names the
-    variables of each node that look like keys; none should be there)."""
+def worker_environment_names() -> list[str]:
+    """The names (never the values) of the variables of the Ray worker process this runs in:
+    ``hgm doctor`` names those of each node that look like keys; none should be there."""
     import os
 
-    return dict(os.environ)
+    return sorted(os.environ)
 
 
 class RayExecutor:
@@ -120,8 +120,8 @@ class RayExecutor:
         self._setup = NodeSetup(sandbox_spec, self.gateway_listen["tcp_host"], gateway_port)
         self.refresh(force=True)
         if not any(r.ok for r in self.nodes.values()):
-            raise InfrastructureError("no Ray node can run sandboxes: " + "; ".join(
-                f"{r.address}: {r.detail}" for r in self.nodes.values()) or "the cluster has no nodes")
+            why = "; ".join(f"{r.address}: {r.detail}" for r in self.nodes.values()) or "the cluster has no nodes"
+            raise InfrastructureError(f"no Ray node can run sandboxes: {why}")
         self._since = time.monotonic()
         threading.Thread(target=self._keep_refreshing, name="hgm-ray-nodes", daemon=True).start()
         return RayWorker(worker, self._put)
@@ -141,7 +141,8 @@ class RayExecutor:
     def check_nodes(self, sandbox_spec: str, node_ids: list[tuple[str, str]] | None = None) -> list[NodeReport]:
         """Check the sandbox of every alive node (or of ``node_ids``: (id, address) pairs)."""
         node_ids = self.alive() if node_ids is None else node_ids
-        results = self.on_each([i for i, _ in node_ids], probe_node, sandbox_spec, CHECK_COMMAND)
+        # long enough for a node to build the docker sandbox image offline the first time
+        results = self.on_each([i for i, _ in node_ids], probe_node, sandbox_spec, CHECK_COMMAND, timeout_s=900)
         reports = []
         for (node_id, address), (finished, value) in zip(node_ids, results, strict=True):
             ok, detail = value if finished else (False, value)

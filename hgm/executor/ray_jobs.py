@@ -193,7 +193,7 @@ def _expand(sandbox, socket: Path, spec: ExpandSpec | SkillSpec, parent_dir: Pat
                         bounds=spec.bounds)
     else:
         # No embedding model on the node: a new skill's near-duplicate check compares word
-        # counts, and its index entry is embedded later by the driver (fill_skill_embeddings).
+        # counts; the driver embeds its index entries when the result comes back.
         gateway = RelayGateway(socket, {"expansion": spec.token})
         result = expand_skill(sandbox, gateway, parent_dir, spec.plan, dest, model=spec.model,
                               scope=Scope(kind="expansion", node=spec.plan.parent, ref=spec.ref),
@@ -282,7 +282,22 @@ class RayWorker(Worker):
         if back.tree is None:
             return back.result
         dest = unpack(back.tree, Path(tempfile.mkdtemp(prefix=scratch_prefix("child"))))
-        return self._committed(parent, dest, dataclasses.replace(back.result, tree=dest))
+        result = dataclasses.replace(back.result, tree=dest)
+        if result.skills:  # a skill child's entries, made on a node without the embedding model
+            result = dataclasses.replace(result, skills=self._embedded(result.skills))
+        return self._committed(parent, dest, result)
+
+    def _embedded(self, entries: tuple) -> tuple:
+        """The index entries with their search text embedded by the run's model (if any)."""
+        import numpy as np
+
+        embedder = self.embedder()
+        if embedder is None:
+            return entries
+        vectors = embedder.embed([e.search_text for e in entries])
+        return tuple(dataclasses.replace(e, embedding=np.asarray(v, np.float32).tobytes(),
+                                         embedding_model=embedder.model_id)
+                     for e, v in zip(entries, vectors, strict=True))
 
 
 def _returned(value: Any) -> Any:
