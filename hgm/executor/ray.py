@@ -54,6 +54,9 @@ def probe_node(sandbox_spec: str, command: str) -> tuple[bool, str]:
     from hgm.sandbox import Mount, RunSpec
 
     try:
+        import hgm.jobs.evaluation
+        import hgm.jobs.expansion  # noqa: F401 - imported once here, not in the first job
+
         sandbox = node_sandbox(sandbox_spec)
         with tempfile.TemporaryDirectory(prefix="hgm-probe-") as tmp:
             (Path(tmp) / "work").mkdir()
