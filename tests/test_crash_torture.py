@@ -92,9 +92,10 @@ def _kill_at_random_point(proc: subprocess.Popen, db: Path, rng: random.Random) 
     return True
 
 
-def _start(args: list[str]) -> subprocess.Popen:
-    return subprocess.Popen([*HGM, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)  # fmt: skip
+def _start(args: list[str], stderr: Path) -> subprocess.Popen:
+    with stderr.open("w") as err:  # what a driver that ended by itself said, for the failure
+        return subprocess.Popen([*HGM, *args], stdout=subprocess.DEVNULL, stderr=err,
+                                start_new_session=True)  # fmt: skip
 
 
 @pytest.mark.timeout(900)  # about 4 minutes on 2 busy cores; most of it is 51 driver start-ups
@@ -104,18 +105,22 @@ def test_a_run_killed_at_50_random_points_keeps_an_exact_record(tmp_path):
     budget, kills, kept = BUDGET_STEP * 2, 0, []
     first = ["run", "--model", "scripted:demo", "--benchmark", TASKS, "--sandbox", "local",
              "--workers", "2", "--max-evals", str(budget), "--out", str(out)]  # fmt: skip
-    proc = _start(first)
+    stderr = tmp_path / "driver.err"
+    proc = _start(first, stderr)
     while kills < KILLS:
         if _kill_at_random_point(proc, db, rng):
             kills += 1
         elif proc.returncode == 0:  # it reached the budget (or HGM stopped): give it more
             budget += BUDGET_STEP
         else:
-            pytest.fail(f"hgm run exited {proc.returncode} on its own")
+            pytest.fail(f"hgm run exited {proc.returncode} on its own:\n{stderr.read_text()}")
         rows = _query(db, ROWS)
         assert rows[: len(kept)] == kept, "a recorded evaluation was lost or changed"
         kept = rows
-        proc = _start(["run", "--resume", str(out), "--max-evals", str(budget)])
+        if (out / "config.yaml").is_file():
+            proc = _start(["run", "--resume", str(out), "--max-evals", str(budget)], stderr)
+        else:  # killed before it made the run (a slow start-up): there is nothing to resume
+            proc = _start([*first[:-4], "--max-evals", str(budget), "--out", str(out)], stderr)
     proc.wait(timeout=600)
     final = subprocess.run([*HGM, "run", "--resume", str(out), "--max-evals", str(budget)],
                            capture_output=True, text=True, timeout=600)  # fmt: skip
