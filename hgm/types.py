@@ -102,3 +102,6 @@ class Task:
     workdir: str = "/work"
     """Where the workspace is mounted in the sandbox, and where commands start (a SWE-bench
     instance image has its repository at ``/testbed``)."""
+    tries: int = 1
+    """Attempts the agent gets: after a failed one it runs again on what it left, with the
+    hidden tests' output added to its instructions (Aider's protocol, ``?tries=2``)."""

@@ -29,7 +29,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -44,6 +44,8 @@ DEFAULT_LANGUAGES = ("python",)
 DOC_PARTS = ("introduction.md", "instructions.md", "instructions.append.md")
 """The ``.docs`` files joined into a task's instructions, in this order; only the second is
 required."""
+MAX_TRIES = 5
+"""The most attempts ``tries=`` allows (Aider's protocol uses 2)."""
 CARGO_EXAMPLE = ".meta/Cargo-example.toml"
 """A Rust exercise's reference Cargo.toml (its solution's dependencies), where it has one."""
 JAVA_REFERENCE = ".meta/src/reference/"
@@ -92,19 +94,23 @@ class PolyglotBenchmark:
     HGM published (``small``, ``medium``: :mod:`hgm.bench.subsets`), or comma-separated
     exercise names (``bowling``, every selected language's) or task ids
     (``python/bowling``); tasks keep benchmark order. Only the selected exercises are read,
-    and every problem among them is reported at once.
+    and every problem among them is reported at once. ``tries``: attempts per task (default
+    1, as DGM and HGM run; 2 is Aider's protocol, where a second attempt sees the failed
+    tests' output: :mod:`hgm.jobs._attempts`).
     """
 
-    params = ("languages", "subset")
+    params = ("languages", "subset", "tries")
 
     def __init__(
         self,
         path: str | Path,
         languages: str | None = None,
         subset: str | None = None,
+        tries: str | None = None,
         cache_dir: Path | None = None,
     ) -> None:
         self.path = Path(path)
+        attempts = _tries(tries)
         wanted = None if subset is None else _split(subset, "subset")
         if subset is not None and is_subset_name("polyglot", subset.strip()):
             wanted = tuple(subset_ids("polyglot", subset.strip()))
@@ -118,13 +124,12 @@ class PolyglotBenchmark:
         else:
             default = DEFAULT_LANGUAGES
         langs = default if languages is None else _split(languages, "languages")
-        query = "&".join(
-            f"{k}={v}" for k, v in (("languages", languages), ("subset", subset)) if v is not None
-        )
+        given = (("languages", languages), ("subset", subset), ("tries", tries))
+        query = "&".join(f"{k}={v}" for k, v in given if v is not None)
         self.name = f"polyglot:{path}" + (f"?{query}" if query else "")
         exercises = read_exercises(self.path, langs, wanted)
         cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-        self._tasks = tuple(exercise_task(ex, cache) for ex in exercises)
+        self._tasks = tuple(replace(exercise_task(ex, cache), tries=attempts) for ex in exercises)
 
     def tasks(self) -> list[Task]:
         return list(self._tasks)
@@ -240,6 +245,14 @@ def solution_mapping(ex: Exercise) -> dict[str, str]:
 
 
 # -- reading ----------------------------------------------------------------------------
+
+
+def _tries(value: str | None) -> int:
+    if value is None:
+        return 1
+    if not value.strip().isdigit() or not 1 <= int(value) <= MAX_TRIES:
+        raise BenchmarkError(f"tries= must be a whole number from 1 to {MAX_TRIES}, got {value!r}")
+    return int(value)
 
 
 def _split(value: str, what: str) -> tuple[str, ...]:

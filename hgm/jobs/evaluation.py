@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hgm.bench import hidden_tests_dir, inject_hidden_tests
+from hgm.jobs._attempts import join_trajectories, retry_instructions
 from hgm.jobs.expected_tests import expected_tests
 from hgm.jobs.files import (
     TreeLimits,
@@ -290,32 +291,43 @@ def evaluate(
     with scratch_dir("eval") as scratch:
         with phases("prepare"):
             workspace = copy_clean(task.workspace, scratch / "workspace", _UNBOUNDED)
-        run = run_agent(
-            sandbox, agent_dir, workspace, task.instructions, scratch,
-            token=token, model=model, gateway_socket=gateway_socket, limits=limits,
-            trajectory_cap=bounds.trajectory_bytes, workdir=task.workdir, image=task.image,
-        )  # fmt: skip
-        phases.merge(run.result.phases, "agent.")
-        if run.result.error:
-            return done(Outcome.ERROR, run.trajectory, "", f"sandbox failed: {run.result.error}")
-        limit = run.result.limit
-        if limit:
-            return done(Outcome.FAIL, run.trajectory, "", f"the agent's run broke a limit: {limit}")
-        if run.workspace is None:
-            return done(Outcome.ERROR, run.trajectory, "", "sandbox failed: no workspace collected")
-        if budget_exhausted():
-            return done(Outcome.ERROR, run.trajectory, "", "the run's dollar budget ran out during the evaluation")
-        try:
-            tests = judge_hidden_tests(sandbox, task, run.workspace, scratch, test_time_limit_s, bounds.workspace,
-                                       phases)  # fmt: skip
-        except TreeTooLarge as e:
-            return done(Outcome.FAIL, run.trajectory, "", f"the workspace cannot be collected: {e}")
+        instructions, trajectories, logs = task.instructions, [], []
+        for attempt in range(1, max(1, task.tries) + 1):
+            here = scratch / f"attempt{attempt}" if attempt > 1 else scratch
+            here.mkdir(exist_ok=True)
+            run = run_agent(
+                sandbox, agent_dir, workspace, instructions, here,
+                token=token, model=model, gateway_socket=gateway_socket, limits=limits,
+                trajectory_cap=bounds.trajectory_bytes, workdir=task.workdir, image=task.image,
+            )  # fmt: skip
+            trajectories.append(run.trajectory)
+            trajectory = join_trajectories(trajectories)
+            phases.merge(run.result.phases, "agent.")
+            if run.result.error:
+                return done(Outcome.ERROR, trajectory, "", f"sandbox failed: {run.result.error}")
+            limit = run.result.limit
+            if limit:
+                return done(Outcome.FAIL, trajectory, "", f"the agent's run broke a limit: {limit}")
+            if run.workspace is None:
+                return done(Outcome.ERROR, trajectory, "", "sandbox failed: no workspace collected")
+            if budget_exhausted():
+                return done(Outcome.ERROR, trajectory, "", "the run's dollar budget ran out during the evaluation")
+            try:
+                tests = judge_hidden_tests(sandbox, task, run.workspace, here, test_time_limit_s, bounds.workspace,
+                                           phases)  # fmt: skip
+            except TreeTooLarge as e:
+                return done(Outcome.FAIL, trajectory, "", f"the workspace cannot be collected: {e}")
+            logs.append(_test_log(task, tests.result, tests.verdict))
+            if tests.verdict.outcome is not Outcome.FAIL or attempt == task.tries:
+                break
+            instructions = retry_instructions(task, tests.result, attempt + 1)
+            workspace = run.workspace
     verdict = tests.verdict
-    log = _test_log(task, tests.result, verdict)
+    log = logs[0] if len(logs) == 1 else "".join(f"=== attempt {i} ===\n{text}\n" for i, text in enumerate(logs, 1))
     reason = verdict.reason
     if verdict.outcome is Outcome.FAIL and reason == TESTS_FAILED and run.result.timed_out:
         reason = "agent timed out; hidden tests failed"
-    return done(verdict.outcome, run.trajectory, log, reason)
+    return done(verdict.outcome, trajectory, log, reason)
 
 
 def _within_quota(trajectory: bytes, log: bytes, bounds: Bounds) -> tuple[bytes, bytes]:
