@@ -54,9 +54,15 @@ docker: venv
 lint: setup
 	$(BIN)/ruff check .
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist: most tests wait on subprocesses,
+# sandboxes and sockets, so more processes than cores pays); the few that stop the Docker
+# engine (marker `alone`) run afterwards, by themselves. TEST_WORKERS=0 runs everything in one.
+TEST_WORKERS ?= 3
+
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) -m 'not toolchains and not gpu and not alone'
+	$(BIN)/pytest -q -m alone
 
 # The sandbox image with node, go, rust, java and g++ (a few minutes and ~1 GB of Debian
 # packages the first time), and the tests that use it; `make test` leaves them out.

@@ -23,7 +23,7 @@ import pytest
 from hgm.archive import Run, check_run
 from hgm.types import Outcome
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 
 ROOT = Path(__file__).resolve().parents[1]
 MARK = Path(os.environ.get("HGM_DOCKERD_MARK", "/run/hgm-dockerd.started"))
