@@ -112,8 +112,12 @@ class RayExecutor:
         self._running: dict[int, tuple[float, Future]] = {}  # id(out future) -> (start, it)
         self.head_lost: str | None = None
         self._closing = threading.Event()
-        gcs = ray.get_runtime_context().gcs_address
-        threading.Thread(target=self._watch_head, args=(gcs,), name="hgm-ray-head", daemon=True).start()
+        try:
+            gcs = ray.get_runtime_context().gcs_address
+        except Exception:  # noqa: BLE001 - a Ray Client (ray://) session does not say: no watchdog
+            gcs = None
+        if gcs:
+            threading.Thread(target=self._watch_head, args=(gcs,), name="hgm-ray-head", daemon=True).start()
         self._run = None  # the run bound (hgm.archive.Run), for node events
 
     # -- binding to a run -----------------------------------------------------------------
