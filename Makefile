@@ -57,11 +57,13 @@ lint: setup
 # The suite runs in TEST_WORKERS processes (pytest-xdist: most tests wait on subprocesses,
 # sandboxes and sockets, so more processes than cores pays); the few that stop the Docker
 # engine (marker `alone`) run afterwards, by themselves. TEST_WORKERS=0 runs everything in one.
+# loadgroup keeps tests marked with one xdist_group in one process (tests/test_executor_ray.py
+# shares one Ray cluster between its tests, which must run in order).
 TEST_WORKERS ?= 3
 
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -n $(TEST_WORKERS) -m 'not toolchains and not gpu and not alone'
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup -m 'not toolchains and not gpu and not alone'
 	$(BIN)/pytest -q -m alone
 
 # The sandbox image with node, go, rust, java and g++ (a few minutes and ~1 GB of Debian

@@ -8,6 +8,7 @@ worker node and the last test removes the head, so they come last, in that order
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -72,8 +73,31 @@ def _run_args(address: str, out: Path, max_evals: int, sandbox: str = "local") -
 
 
 def _query(db: Path, sql: str) -> list[tuple]:
-    with sqlite3.connect(db) as con:
+    # read-only: a plain connect would create the file, and a run starting there refuses it
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
         return con.execute(sql).fetchall()
+
+
+def _agent_running_on(node) -> bool:
+    """Whether an agent (run_agent.py, in a sandbox) runs under the node's raylet now."""
+    raylet = node.all_processes["raylet"][0].process.pid
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    todo = list(children.get(raylet, []))
+    while todo:
+        pid = todo.pop()
+        try:
+            if b"run_agent.py" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return True
+        except OSError:
+            continue
+        todo += children.get(pid, [])
+    return False
 
 
 def _wait_for_evaluations(proc: subprocess.Popen, db: Path, n: int) -> None:
@@ -83,7 +107,7 @@ def _wait_for_evaluations(proc: subprocess.Popen, db: Path, n: int) -> None:
         try:
             if _query(db, "SELECT count(*) FROM evaluations")[0][0] >= n:
                 return
-        except sqlite3.OperationalError:  # not created yet
+        except sqlite3.OperationalError:  # not made yet
             pass
         time.sleep(0.2)
 
@@ -231,7 +255,10 @@ def test_a_node_lost_mid_run_turns_its_jobs_into_infrastructure_errors(cluster, 
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         _wait_for_evaluations(proc, out / "hgm.db", 3)
-        c.remove_node(worker, allow_graceful=False)  # two of the four jobs run there now
+        deadline = time.monotonic() + 60
+        while not _agent_running_on(worker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        c.remove_node(worker, allow_graceful=False)  # with an agent at work there
         output, _ = proc.communicate(timeout=400)
     finally:
         if proc.poll() is None:
