@@ -335,6 +335,7 @@ def bench_list(as_json: JsonFlag = False) -> None:
 def bench_check(
     bench: Annotated[str, typer.Argument(help="Benchmark spec: builtin, dir:PATH, polyglot:PATH, ...")],
     sandbox: Annotated[str, typer.Option(help="Sandbox the tests run in: local, local?bwrap=0, docker.")] = "local",
+    time_limit: Annotated[float, typer.Option(help="Seconds each run of a test command may take.")] = 120.0,
     as_json: JsonFlag = False,
 ) -> None:
     """Every task loads; hidden tests fail untouched, pass with the reference solution, agree twice."""
@@ -348,7 +349,8 @@ def bench_check(
     try:
         with render.progress(console, enabled=not as_json, label="checking tasks") as bar:
             checked = itertools.count(1)
-            report = check_spec(bench, box, progress=bar and (lambda _task: bar(next(checked), None)))
+            report = check_spec(bench, box, progress=bar and (lambda _task: bar(next(checked), None)),
+                                time_limit_s=time_limit)
     finally:
         box.close()
     data = report.to_json()

@@ -79,8 +79,20 @@ def test_image_tag_changes_with_the_recipe_and_only_then(tmp_path):
 
 def test_toolchains_give_their_own_image_tag():
     assert image_module.image_tag(toolchains=True) != image_module.image_tag()
-    assert "golang-go" in image_module.packages(toolchains=True)
-    assert "golang-go" not in image_module.packages()
+    assert "golang-1.23-go" in image_module.packages(toolchains=True)
+    assert "golang-1.23-go" not in image_module.packages()
+
+
+def test_toolchains_tag_follows_the_layer_but_not_its_installed_node_modules(tmp_path):
+    copy = tmp_path / "recipe"
+    shutil.copytree(image_module.recipe_dir(), copy, ignore=shutil.ignore_patterns("node_modules"))
+    before = image_module.image_tag(toolchains=True, folder=copy)
+    (copy / "toolchains" / "node" / "node_modules").mkdir()
+    (copy / "toolchains" / "node" / "node_modules" / "x.js").write_text("installed, not recipe\n")
+    assert image_module.image_tag(toolchains=True, folder=copy) == before
+    (copy / "toolchains" / "Dockerfile").write_text("FROM scratch\n")
+    assert image_module.image_tag(toolchains=True, folder=copy) != before
+    assert image_module.image_tag(folder=copy) == image_module.image_tag()
 
 
 def test_package_lists_skip_comments_and_blank_lines(tmp_path):
@@ -497,7 +509,7 @@ def test_toolchains_image_compiles_and_runs_every_language(tmp_path):
             "cd $HGM_WORKSPACE && export HOME=/tmp GOCACHE=/tmp/go && "
             "g++ -o /tmp/hc hello.cpp && /tmp/hc && go run hello.go && "
             "rustc -o /tmp/hr hello.rs && /tmp/hr && javac -d /tmp Hello.java && "
-            "java -cp /tmp Hello && node hello.js && npm --version >/dev/null && "
+            "java -cp /tmp Hello && node hello.js && jest --version >/dev/null && "
             "cmake --version >/dev/null && make --version >/dev/null && cargo --version >/dev/null"
         )
         result = sandbox.run(

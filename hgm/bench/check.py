@@ -254,7 +254,7 @@ _USAGE: dict[str, tuple[str, str]] = {
     "builtin": ("builtin", "Original Python tasks shipped with hgm, in five difficulty tiers."),
     "dir": ("dir:PATH", "A folder of task folders in the dir format (docs/tasks.md)."),
     "polyglot": (
-        "polyglot:PATH[?languages=python,go&subset=small|a,b]",
+        "polyglot:PATH[?languages=python,go&subset=small|a,b&tries=2]",
         "A local checkout of Aider's polyglot-benchmark (python by default).",
     ),
     "swebench": (

@@ -11,7 +11,9 @@ build the same image:
 - ``registry``: the Dockerfile on the official Python image, installing the packages with apt.
 
 ``auto`` takes ``registry`` when the Python base image is already present, else ``offline``
-when mmdebstrap or debootstrap is installed, else ``registry`` (which pulls the base).
+when mmdebstrap or debootstrap is installed, else ``registry`` (which pulls the base). The
+toolchains image takes ``offline`` whenever mmdebstrap is there: its Go comes from
+bookworm-backports (:data:`TOOLCHAINS_SUITES`), which only that route adds to the sources.
 
     python -m hgm.sandbox.image [--toolchains] [--route auto|offline|registry] [--force]
 """
@@ -21,9 +23,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -41,6 +45,11 @@ PYTHON_BASE = "python:3.12-slim-bookworm"
 ROUTES = ("auto", "offline", "registry")
 RECIPE_FILES = ("Dockerfile", "build-rootfs.sh", "packages.txt")
 TOOLCHAINS_FILE = "toolchains.txt"
+TOOLCHAINS_DIR = "toolchains"
+"""The toolchains layer (Dockerfile, npm lock file), built on top of the plain recipe."""
+TOOLCHAINS_SUITES = ("bookworm-backports",)
+"""Debian suites added to the sources when the toolchains image is built (Go 1.23)."""
+_DEBIAN_MIRROR = "http://deb.debian.org/debian"
 # On the registry route the official image brings Python; Debian's would be a second copy.
 _FROM_PYTHON_BASE = frozenset({"python3", "python-is-python3"})
 _ROOTFS_TIMEOUT_S = 1800
@@ -82,7 +91,15 @@ def recipe_hash(folder: Path | None = None, *, toolchains: bool = False) -> str:
     """A sha256 over every file that shapes the image (the README does not)."""
     folder = folder or recipe_dir()
     digest = hashlib.sha256()
-    names = RECIPE_FILES + ((TOOLCHAINS_FILE,) if toolchains else ())
+    names = list(RECIPE_FILES)
+    if toolchains:
+        names.append(TOOLCHAINS_FILE)
+        layer = folder / TOOLCHAINS_DIR
+        names += sorted(
+            p.relative_to(folder).as_posix()
+            for p in layer.rglob("*")
+            if p.is_file() and "node_modules" not in p.relative_to(layer).parts
+        )
     for name in names:
         digest.update(name.encode() + b"\0" + (folder / name).read_bytes() + b"\0")
     digest.update(b"toolchains=%d" % toolchains)
@@ -163,17 +180,22 @@ def build_image(
     with _build_lock:
         if not force and image_exists(client, tag):
             return ImageBuild(tag, "reused", time.monotonic() - start)
-        chosen = _pick_route(client) if route == "auto" else route
+        chosen = _pick_route(client, toolchains) if route == "auto" else route
         wanted = packages(toolchains=toolchains, folder=folder)
         log.info("building the sandbox image %s (%s route)", tag, chosen)
         if chosen == "offline":
             base = f"{BASE_REPOSITORY}:{tag.partition(':')[2]}"
-            _build_rootfs(folder, base, wanted)
+            _build_rootfs(folder, base, wanted, TOOLCHAINS_SUITES if toolchains else ())
             args = {"BASE": base, "PACKAGES": ""}
         else:
             missing = [p for p in wanted if p not in _FROM_PYTHON_BASE]
             args = {"BASE": PYTHON_BASE, "PACKAGES": " ".join(missing)}
-        _docker_build(client, folder, tag, args)
+        if not toolchains:
+            _docker_build(client, folder, tag, args)
+        else:
+            stage = f"{BASE_REPOSITORY}:{tag.partition(':')[2]}-stage"
+            _docker_build(client, folder, stage, args)
+            _build_toolchains_layer(client, folder / TOOLCHAINS_DIR, stage, tag)
     return ImageBuild(tag, chosen, time.monotonic() - start)
 
 
@@ -187,7 +209,10 @@ def ensure_image(client: Any, *, toolchains: bool = False, build: bool = True) -
     return build_image(toolchains=toolchains, client=client).tag
 
 
-def _pick_route(client: Any) -> str:
+def _pick_route(client: Any, toolchains: bool = False) -> str:
+    # The toolchains' Go comes from bookworm-backports, which only the offline route adds.
+    if toolchains and shutil.which("mmdebstrap"):
+        return "offline"
     if image_exists(client, PYTHON_BASE):
         return "registry"
     if shutil.which("mmdebstrap") or shutil.which("debootstrap"):
@@ -195,8 +220,18 @@ def _pick_route(client: Any) -> str:
     return "registry"
 
 
-def _build_rootfs(folder: Path, base: str, names: list[str]) -> None:
+def _build_rootfs(
+    folder: Path, base: str, names: list[str], extra_suites: tuple[str, ...] = ()
+) -> None:
     script = folder / "build-rootfs.sh"
+    env = dict(os.environ)
+    if extra_suites:
+        # mmdebstrap takes a "deb ..." line as its mirror; one per suite, on separate lines.
+        mirror = env.get("HGM_DEBIAN_MIRROR") or _DEBIAN_MIRROR
+        suite = env.get("HGM_DEBIAN_SUITE") or "bookworm"
+        env["HGM_DEBIAN_MIRROR"] = "\n".join(
+            f"deb {mirror} {s} main" for s in (suite, *extra_suites)
+        )
     try:
         done = subprocess.run(
             ["bash", str(script), base, *names],
@@ -204,12 +239,43 @@ def _build_rootfs(folder: Path, base: str, names: list[str]) -> None:
             text=True,
             timeout=_ROOTFS_TIMEOUT_S,
             stdin=subprocess.DEVNULL,
+            env=env,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise SandboxError(f"building the root filesystem failed: {exc}") from exc
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-15:])
         raise SandboxError(f"building the root filesystem failed ({script}):\n{tail}")
+
+
+def _build_toolchains_layer(client: Any, layer: Path, stage: str, tag: str) -> None:
+    """Build ``layer``'s Dockerfile on ``stage`` as ``tag``, with jest's node_modules
+    installed on the host by ``npm ci`` from the pinned lock file (the sandbox has no
+    registry, and the image build needs none)."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise SandboxError(
+            "building the toolchains image needs npm on this host (apt-get install npm): "
+            "it installs jest from toolchains/node/package-lock.json"
+        )
+    with tempfile.TemporaryDirectory(prefix="hgm-toolchains-") as tmp:
+        context = Path(tmp) / "context"
+        shutil.copytree(layer, context, ignore=shutil.ignore_patterns("node_modules"))
+        try:
+            done = subprocess.run(
+                [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
+                cwd=context / "node",
+                capture_output=True,
+                text=True,
+                timeout=_ROOTFS_TIMEOUT_S,
+                stdin=subprocess.DEVNULL,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise SandboxError(f"npm ci for the toolchains image failed: {exc}") from exc
+        if done.returncode != 0:
+            tail = "\n".join(done.stderr.strip().splitlines()[-10:])
+            raise SandboxError(f"npm ci for the toolchains image failed:\n{tail}")
+        _docker_build(client, context, tag, {"BASE": stage})
 
 
 def _docker_build(client: Any, folder: Path, tag: str, args: dict[str, str]) -> None:
