@@ -14,6 +14,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rich.console import Console
@@ -24,6 +25,9 @@ from hgm.scratch import prefix as scratch_prefix
 from hgm.scratch import reap as reap_scratch
 from hgm.session import STOP_KIND_EXIT, ExitCode, RunPlan, failed_event, start_event, stop_event
 from hgm.types import Task
+
+if TYPE_CHECKING:
+    from hgm.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +80,13 @@ def _tasks(spec: str) -> list[Task]:
     return tasks
 
 
-def open_or_create(config: RunConfig, out: Path, resume: bool, tasks: list[Task]):
+def open_or_create(config: RunConfig, out: Path, resume: bool, tasks: list[Task], sandbox: Sandbox | None = None):
     """The run's archive: reopened when resuming (tasks must match), else created.
 
     The caller holds the run's driver lock. A run that cannot be opened or made (not a run,
-    a non-empty folder, from a newer hgm) is bad input: ConfigError.
+    a non-empty folder, from a newer hgm, an imported skill that fails verification) is bad
+    input: ConfigError. ``sandbox`` verifies skills imported with ``config.skills_from``
+    (default: one made from ``config.sandbox`` for the purpose); when it fails: PreflightError.
     """
     from hgm.archive import ArchiveError, Run
     from hgm.archive.run import clear_half_made, half_made
@@ -109,24 +115,38 @@ def open_or_create(config: RunConfig, out: Path, resume: bool, tasks: list[Task]
         with tempfile.TemporaryDirectory(prefix=scratch_prefix("seed")) as scratch:
             tree, skills = node0_tree(config, Path(scratch)), None
             if config.skills_from:
-                tree, skills = _with_imported_skills(config, tree, Path(scratch))
+                tree, skills = _with_imported_skills(config, tree, Path(scratch), sandbox)
             return Run.create(out, tree, config=config.model_dump(mode="json"), task_ids=ids,
                               task_order=order, skills=skills)
     except ArchiveError as e:
         raise ConfigError(str(e)) from None
 
 
-def _with_imported_skills(config: RunConfig, tree: Path, scratch: Path):
-    """Node 0's tree with the skills of ``config.skills_from`` (hgm.skills.transfer), and its
-    index entries with their provenance."""
-    from hgm.skills.transfer import TransferError, import_skills, seed_entries
+def _with_imported_skills(config: RunConfig, tree: Path, scratch: Path, sandbox: Sandbox | None):
+    """Node 0's tree with the skills of ``config.skills_from`` (hgm.skills.transfer), each
+    verified again in ``sandbox``, and its index entries with their provenance."""
+    from hgm.sandbox import get_sandbox
+    from hgm.skills.transfer import (
+        Reverify,
+        TransferError,
+        TransferSandboxError,
+        import_skills,
+        seed_entries,
+    )
 
     if tree == config.seed_agent:  # a user's seed is used as it is: import into a copy
         tree = Path(shutil.copytree(tree, scratch / "seed_with_skills"))
-    try:
-        imported = import_skills(config.skills_from, tree)
-    except TransferError as e:
-        raise ConfigError(str(e)) from None
+    with ExitStack() as stack:
+        if sandbox is None:
+            sandbox = get_sandbox(config.sandbox)
+            stack.callback(sandbox.close)
+        reverify = Reverify(sandbox, timeout_s=config.self_check_time_limit_s, memory_mb=config.memory_mb)
+        try:
+            imported = import_skills(config.skills_from, tree, reverify)
+        except TransferError as e:
+            raise ConfigError(str(e)) from None
+        except TransferSandboxError as e:
+            raise PreflightError(str(e)) from None
     return tree, seed_entries(tree, imported)
 
 
@@ -180,7 +200,7 @@ def start_run(plan: RunPlan, *, console: Console) -> RunOutcome:
         if not any((config.max_evals, config.max_usd, config.max_hours, config.max_nodes)):
             console.print("[yellow]warning:[/] no budget is set (--max-evals, --max-usd, "
                           "--max-hours, --max-nodes): the run goes on until Ctrl-C")
-        run = stack.enter_context(_locked_run(plan, parts.tasks))
+        run = stack.enter_context(_locked_run(plan, parts.tasks, parts.sandbox))
         run.log_event(*start_event(plan))
         if plan.resume and plan.changed:
             run.update_config(config.model_dump(mode="json"))
@@ -197,7 +217,7 @@ def start_run(plan: RunPlan, *, console: Console) -> RunOutcome:
 
 
 @contextmanager
-def _locked_run(plan: RunPlan, tasks: list[Task]) -> Iterator:
+def _locked_run(plan: RunPlan, tasks: list[Task], sandbox: Sandbox) -> Iterator:
     """The open run, its driver lock held, both released when the block ends."""
     from hgm.archive.lock import LOCK, driver_lock
 
@@ -210,8 +230,8 @@ def _locked_run(plan: RunPlan, tasks: list[Task]) -> Iterator:
         plan.out.mkdir(parents=True, exist_ok=True)
     with driver_lock(plan.out):
         try:
-            run = open_or_create(plan.config, plan.out, plan.resume, tasks)
-        except ConfigError:
+            run = open_or_create(plan.config, plan.out, plan.resume, tasks, sandbox)
+        except (ConfigError, PreflightError):
             if made:  # a run that could not be made leaves no folder behind
                 shutil.rmtree(plan.out, ignore_errors=True)
             raise
