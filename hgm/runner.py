@@ -310,7 +310,6 @@ def _search(run, config: RunConfig, parts: Parts, stack: ExitStack, console: Con
     from hgm.jobs.evaluation import bounds_from_config
     from hgm.jobs.expansion import InfrastructureError
     from hgm.loop import Limits, run_search
-    from hgm.skills.embed import run_spec
 
     sock_dir = Path(tempfile.mkdtemp(prefix=scratch_prefix("gw")))  # unix socket paths must be short
     stack.callback(shutil.rmtree, sock_dir, True)
@@ -344,8 +343,7 @@ def _search(run, config: RunConfig, parts: Parts, stack: ExitStack, console: Con
         self_check_time_limit_s=config.self_check_time_limit_s,
         test_time_limit_s=config.test_time_limit_s, memory_mb=config.memory_mb,
         bounds=bounds_from_config(config), skill_dedup_cosine=config.skill_dedup_cosine,
-        embedding_model=run_spec(config.embedding_model, parts.model),
-    ))
+    ), embedder=gateway.embeddings.embedder)
     bind = getattr(executor, "bind", None)
     if bind is not None:  # jobs that travel to other machines (hgm.executor.ray)
         try:

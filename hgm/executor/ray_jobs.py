@@ -221,7 +221,8 @@ class RayWorker(Worker):
     """
 
     def __init__(self, base: Worker, put: Callable[[bytes], Any], keep_trees: int = 64):
-        super().__init__(base.run, base.sandbox, base.gateway, base.ledger, base.tasks, base.settings)
+        super().__init__(base.run, base.sandbox, base.gateway, base.ledger, base.tasks, base.settings,
+                         base.run_embedder)
         self._put, self._keep = put, keep_trees
         self._trees: OrderedDict[int, Any] = OrderedDict()
         self._task_refs: dict[int, Any] = {}

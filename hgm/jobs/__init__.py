@@ -40,6 +40,7 @@ from hgm.jobs.skill_expansion import (
 )
 from hgm.sandbox import Sandbox
 from hgm.scratch import prefix as scratch_prefix
+from hgm.skills.embed import Embedder
 from hgm.types import Outcome, Task
 
 
@@ -107,18 +108,19 @@ class WorkerSettings:
     bounds: Bounds = dataclasses.field(default_factory=Bounds)
     """Caps on what an agent leaves behind (trajectory, logs, workspace, its own source)."""
     skill_dedup_cosine: float = 0.9
-    embedding_model: str = "none"
-    """Embeds new skills for dedup and the index (hgm.skills.embed spec; "none": word counts)."""
 
 
 class Worker:
     """Builds evaluation and expansion jobs for the loop."""
 
     def __init__(self, run: Run, sandbox: Sandbox, gateway: Gateway, ledger: CostLedger,
-                 tasks: list[Task], settings: WorkerSettings):
+                 tasks: list[Task], settings: WorkerSettings, embedder: Embedder | None = None):
+        """``embedder``: the run's one embedding model (the one its gateway serves), which
+        embeds new skills for dedup and the index; None: dedup compares word counts."""
         self.run, self.sandbox, self.gateway, self.ledger = run, sandbox, gateway, ledger
         self.tasks, self.settings = tasks, settings
-        self._embedder: object | None = None
+        self.run_embedder = embedder
+        self._embedder: Embedder | None = None
         self._embedder_tried = False
         self._embedder_lock = threading.Lock()
 
@@ -253,17 +255,15 @@ class Worker:
 
         return job
 
-    def embedder(self) -> object | None:
-        """The run's embedding model, opened on first use (None for "none" or when it cannot
+    def embedder(self) -> Embedder | None:
+        """The run's embedding model, probed on first use (None when there is none or it cannot
         load: dedup then compares word counts)."""
         with self._embedder_lock:
-            if not self._embedder_tried and self.settings.embedding_model != "none":
+            if not self._embedder_tried and self.run_embedder is not None:
                 self._embedder_tried = True
-                from hgm.skills.embed import open_run_embedder
-
                 try:
-                    self._embedder = open_run_embedder(self.settings.embedding_model, self.run.path)
-                    self._embedder.embed(["probe"])  # an unavailable backend raises here
+                    self.run_embedder.embed(["probe"])  # an unavailable backend raises here
+                    self._embedder = self.run_embedder
                 except Exception:  # noqa: BLE001 - a missing optional model: fall back to words
                     self._embedder = None
                 if self._embedder is not None:  # the seed's skills, indexed before it loaded

@@ -33,7 +33,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -157,9 +157,13 @@ class ScriptedEmbedder:
     the same way; it costs nothing and needs nothing installed."""
 
     model_id = "scripted"
+    made: ClassVar[int] = 0
+    """How many were made in this process: a run makes one (tests read it to see that a run
+    loads its embedding model once, for its gateway and its skill dedup alike)."""
 
     def __init__(self, dim: int = SCRIPTED_DIM) -> None:
         self.dim = dim
+        ScriptedEmbedder.made += 1
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         return self.embed_batch(texts).vectors
