@@ -158,6 +158,8 @@ def _assert_exact_record(db: Path, out: Path, budget: int, final_output: str) ->
     # The money: each evaluation costs exactly its own calls; expansions no more than theirs.
     calls = defaultdict(float)
     for scope, ref, node, cost in _query(db, "select scope_kind, scope_id, node, cost_usd from llm_calls"):
+        # An expansion is charged its diagnosis call too (hgm.archive.run.RECORD_SCOPES).
+        scope = "expansion" if scope == "diagnosis" else scope
         calls[scope, ref if scope == "evaluation" else node] += cost
     for event, (_, _, _, _, cost) in zip(events, evaluations, strict=True):
         assert cost == pytest.approx(calls["evaluation", event["ref"]]), event
