@@ -30,7 +30,7 @@ from hgm.gateway import (
     TransientModelError,
 )
 from hgm.gateway.openai_format import request_to_dict
-from hgm.sandbox.relay import pump
+from hgm.sandbox.relay import splice
 
 
 class NodeRelay:
@@ -62,12 +62,7 @@ class NodeRelay:
         except OSError:
             client.close()
             return
-        back = threading.Thread(target=pump, args=(upstream, client), daemon=True)
-        back.start()
-        pump(client, upstream)
-        back.join()
-        client.close()
-        upstream.close()
+        splice(client, upstream)
 
     def close(self) -> None:
         self._listener.close()

@@ -41,6 +41,11 @@ def serve_one(client, socket_path):
         client.close()
         upstream.close()
         return
+    splice(client, upstream)
+
+
+def splice(client, upstream):
+    """Copy both ways between two connected sockets until both sides are done; close them."""
     back = threading.Thread(target=pump, args=(upstream, client), daemon=True)
     back.start()
     pump(client, upstream)
