@@ -20,6 +20,8 @@ import pytest
 
 pytest.importorskip("swebench", reason="needs the swebench package: pip install 'hgm[swebench]'")
 
+from swebench_calc import NEW_TESTS, OPS, TESTS  # noqa: E402
+
 import hgm  # noqa: E402
 from hgm.bench import BenchmarkError, apply_solution, copy_workspace, get_benchmark  # noqa: E402
 from hgm.bench._swebench_runner import GRADE_MARKER  # noqa: E402
@@ -66,36 +68,6 @@ def unittest_id(method: str, cls: str, with_method: bool) -> str:
 
 
 # -- the instance -----------------------------------------------------------------------------
-OPS = '''\
-"""Arithmetic helpers."""
-
-
-def add(a, b):
-    return a + b
-
-
-def mean(values):
-    """The arithmetic mean of a non-empty list of numbers."""
-    return sum(values) // len(values)
-'''
-TESTS = """\
-import unittest
-
-from calc.ops import add
-
-
-class AddTest(unittest.TestCase):
-    def test_add(self):
-        self.assertEqual(add(2, 3), 5)
-"""
-NEW_TESTS = """
-
-class MeanTest(unittest.TestCase):
-    def test_mean_of_odd_total(self):
-        from calc.ops import mean
-
-        self.assertEqual(mean([1, 2]), 1.5)
-"""
 
 
 def git(repo: Path, *args: str) -> str:

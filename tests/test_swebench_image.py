@@ -24,6 +24,8 @@ import pytest
 pytest.importorskip("swebench", reason="needs the swebench package: pip install 'hgm[swebench]'")
 docker = pytest.importorskip("docker", reason="needs the docker package: pip install 'hgm[docker]'")
 
+from swebench_calc import NEW_TESTS, OPS, TESTS  # noqa: E402
+
 from hgm.bench import BenchmarkError, apply_solution, copy_workspace, get_benchmark  # noqa: E402
 from hgm.bench.swebench import grade_log  # noqa: E402
 from hgm.jobs.evaluation import run_hidden_tests  # noqa: E402
@@ -37,36 +39,6 @@ IID = "django__django-90001"
 IMAGE = "swebench/sweb.eval.x86_64.django_1776_django-90001:latest"
 DIGEST_LABEL = "hgm.test.recipe"
 
-OPS = '''\
-"""Arithmetic helpers."""
-
-
-def add(a, b):
-    return a + b
-
-
-def mean(values):
-    """The arithmetic mean of a non-empty list of numbers."""
-    return sum(values) // len(values)
-'''
-TESTS = """\
-import unittest
-
-from calc.ops import add
-
-
-class AddTest(unittest.TestCase):
-    def test_add(self):
-        self.assertEqual(add(2, 3), 5)
-"""
-NEW_TESTS = """
-
-class MeanTest(unittest.TestCase):
-    def test_mean_of_odd_total(self):
-        from calc.ops import mean
-
-        self.assertEqual(mean([1, 2]), 1.5)
-"""
 # Django's tests/runtests.py, in miniature: module labels, unittest's verbose output.
 RUNTESTS = """\
 #!/usr/bin/env python
